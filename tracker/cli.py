@@ -36,6 +36,34 @@ def command(func: Callable[[argparse._SubParsersAction], None]) -> Callable[[arg
     return func
 
 
+@command
+def _register_init(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("init", help="migrate, load the catalog and the shipped seed (idempotent)")
+    parser.set_defaults(handler=cmd_init)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracker.bootstrap import initialize, row_counts
+
+    changed = initialize()
+    table = Table(title="Database after init", show_edge=False)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("added or changed now", justify="right")
+    names = {"framework": "frameworks", "commitment": "commitments", "company": "companies",
+             "signature": "signatures", "commitmentlink": "links", "source": "sources",
+             "documentversion": "versions", "evidence": "evidence", "assessment": "assessments",
+             "changeevent": "changes"}
+    for table_name, count in row_counts().items():
+        if table_name in names:
+            table.add_row(table_name, str(count), str(changed.get(names[table_name], 0)))
+    Console(stderr=False).print(table)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
