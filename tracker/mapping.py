@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,14 +37,15 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "rubrics"
 
 # Scoring constants (0..1 scale). Chosen on the expert passages and our own cases; see data/methodology/mapping.md.
 CUE_WEIGHT = 0.5  # share of the cue signal in an indicator score; the rest is TF-IDF similarity
-COSINE_FULL = 0.3  # cosine similarity that counts as a full match (rubric queries are short, so cosines are low)
+COSINE_FULL = 0.2  # cosine similarity that counts as a full match (rubric queries are short, so cosines are low)
 SINGLE_WORD_CUE = 0.3  # evidence added by one matched single-word cue; multi-word cues add 0.5
 MULTI_WORD_CUE = 0.5
 COMMITS_BONUS = 0.25  # up to this share of a score depends on how strongly the passage commits its author
-CLASSIFY_FLOOR = 0.2  # commitments scoring below this are not returned by classify_passages
+CLASSIFY_FLOOR = 0.15  # commitments scoring below this are not returned by classify_passages
 EVIDENCE_FLOOR = 0.3  # a passage must score this on an indicator to be listed as evidence
 INDICATOR_MET = 0.45  # best passage score at which an indicator counts as addressed
 EVIDENCE_PER_INDICATOR = 3
+SHORT_PASSAGE_WORDS = 8  # passages with fewer content words get proportionally less TF-IDF similarity
 QUOTE_MAX_CHARS = 420  # longer passages are quoted by their best one or two sentences
 
 INDICATOR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -222,6 +224,7 @@ class _Scorer:
     indicators: list[Indicator]
     vocabulary: dict[str, int]
     idf: np.ndarray
+    idf_outside: float
     queries: np.ndarray  # indicators x vocabulary, L2-normalised rows
     cues: list[list[tuple[str, float]]]  # per indicator: (" stem stem ", weight)
     commitment_of: np.ndarray  # indicator index -> commitment index
@@ -231,15 +234,24 @@ class _Scorer:
         """(TF-IDF vector over the rubric vocabulary, cue score per indicator) for one passage."""
         stems = _stems(text)
         vector = np.zeros(len(self.vocabulary))
-        for term in _content_terms(stems):
+        outside: dict[str, int] = {}
+        terms = _content_terms(stems)
+        for term in terms:
             col = self.vocabulary.get(term)
             if col is not None:
                 vector[col] += 1.0
+            else:
+                outside[term] = outside.get(term, 0) + 1
         nonzero = vector > 0
         vector[nonzero] = (1.0 + np.log(vector[nonzero])) * self.idf[nonzero]
-        norm = np.linalg.norm(vector)
+        # Words the rubric never uses still count in the norm (at the rarest IDF), so a passage that is mostly
+        # about something else scores low even if it shares a word or two with an indicator.
+        outside_weights = (1.0 + np.log(np.fromiter(outside.values(), float, len(outside)))) * self.idf_outside
+        norm = math.sqrt(float(vector @ vector) + float(outside_weights @ outside_weights))
         if norm:
-            vector /= norm
+            # A handful of words ("We have thresholds.") can match an indicator closely but evidences little.
+            words = (len(terms) + 1) // 2
+            vector *= min(1.0, words / SHORT_PASSAGE_WORDS) / norm
         padded = " " + " ".join(stems) + " "
         cue_scores = np.zeros(len(self.indicators))
         for i, cues in enumerate(self.cues):
@@ -306,7 +318,8 @@ def _compile(rubric: Rubric) -> _Scorer:
             keys[" " + " ".join(stems) + " "] = MULTI_WORD_CUE if len(stems) > 1 else SINGLE_WORD_CUE
         cues.append(sorted(keys.items()))
     commitment_of = np.array([commitment_index[i.id.split("#")[0]] for i in indicators])
-    return _Scorer(rubric, indicators, vocabulary, idf, queries, cues, commitment_of,
+    idf_outside = float(np.log(1 + len(documents)) + 1.0)
+    return _Scorer(rubric, indicators, vocabulary, idf, idf_outside, queries, cues, commitment_of,
                    [c.id for c in rubric.commitments])
 
 
@@ -418,14 +431,13 @@ def map_document(text: str, framework_id: str) -> DocumentMapping:
         met = [scorer.indicators[col] for col, best in zip(columns, best_per_indicator, strict=True)
                if best >= INDICATOR_MET]
         required = [i for i in commitment.indicators if i.required]
-        evidence_by_passage: dict[int, tuple[float, int]] = {}
+        # Evidence per indicator (a passage may support several), so every indicator met links to its quotes.
+        found: list[tuple[float, int, int]] = []
         for col in columns:
             top = np.argsort(-scores[:, col], kind="stable")[:EVIDENCE_PER_INDICATOR] if passages else []
-            for p in top:
-                if scores[p, col] >= EVIDENCE_FLOOR and scores[p, col] > evidence_by_passage.get(p, (0.0, 0))[0]:
-                    evidence_by_passage[int(p)] = (float(scores[p, col]), int(col))
+            found.extend((float(scores[p, col]), int(p), int(col)) for p in top if scores[p, col] >= EVIDENCE_FLOOR)
         evidence: list[EvidenceItem] = []
-        for p, (score, col) in sorted(evidence_by_passage.items(), key=lambda kv: -kv[1][0]):
+        for score, p, col in sorted(found, key=lambda item: (-item[0], item[1], item[2])):
             passage = passages[p]
             start, end = _quote_span(scorer, text, passage, col)
             evidence.append(EvidenceItem(scorer.indicators[col].id, " ".join(text[start:end].split()), start, end,
