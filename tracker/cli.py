@@ -9,8 +9,10 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
 
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, ValidationError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -75,3 +77,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+
+
+# --------------------------------------------------------------------------------------------- mapping
+# `eval` has one sub-command per task (`eval mapping`, `eval changes`, ...). A task registers itself with
+# `@eval_task`, the same way commands register with `@command`, so tasks can live next to each other.
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MAPPING_EVAL_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "passages.jsonl"
+
+EVAL_TASKS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def eval_task(func: Callable[[argparse._SubParsersAction], None]) -> Callable[[argparse._SubParsersAction], None]:
+    EVAL_TASKS.append(func)
+    return func
+
+
+def _read_classify_input(stream: TextIO) -> list[tuple[object, str]]:
+    items = []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"stdin line {number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
+            raise ValidationError(f'stdin line {number}: expected {{"id": ..., "text": "..."}}')
+        items.append((row["id"], row["text"]))
+    return items
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from tracker.mapping import classify_passages
+
+    items = _read_classify_input(sys.stdin)
+    results = classify_passages(args.framework, [text for _, text in items])
+    for (item_id, _), ranked in zip(items, results, strict=True):
+        _print_json({"id": item_id, "commitments": [{"id": c, "score": s} for c, s in ranked]})
+    return 0
+
+
+@command
+def _register_classify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="which commitments each passage evidences (JSONL on stdin)")
+    p.add_argument("--framework", required=True, help="framework id, e.g. seoul-2024")
+    p.set_defaults(handler=_classify)
+
+
+CONTENT_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}
+
+
+def _document_text(path: Path) -> str:
+    """Text of a local file: .txt/.md as is, PDF and HTML through the scrapers' extractor."""
+    if not path.is_file():
+        raise ValidationError(f"file {path} not found")
+    body = path.read_bytes()
+    content_type = CONTENT_TYPES.get(path.suffix.lower())
+    if content_type is None:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{path}: not UTF-8 text; pass a .pdf, .html or UTF-8 .txt file") from exc
+    try:
+        from scrapers.extract import extract
+    except ImportError as exc:
+        raise ValidationError(f"{path}: reading {path.suffix} files needs scrapers.extract, which is missing") from exc
+    return extract(body, content_type, path.resolve().as_uri()).text
+
+
+def _score_document(args: argparse.Namespace) -> int:
+    from tracker.mapping import map_document, mapping_as_dict
+
+    _print_json(mapping_as_dict(map_document(_document_text(Path(args.path)), args.framework)))
+    return 0
+
+
+@command
+def _register_score_document(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score-document", help="map one file (PDF, HTML or text) onto a framework, no storing")
+    p.add_argument("path", help="the document")
+    p.add_argument("--framework", required=True, help="framework id, e.g. seoul-2024")
+    p.set_defaults(handler=_score_document)
+
+
+def _eval_mapping(args: argparse.Namespace) -> int:
+    from tracker.mapping_eval import (
+        EXPERT_DATA_ATTRIBUTION,
+        evaluate_classification,
+        format_report,
+        read_labelled,
+    )
+
+    path = Path(args.file) if args.file else DEFAULT_MAPPING_EVAL_FILE
+    report = evaluate_classification(read_labelled(path), args.framework)
+    report["data"] = str(path.name)
+    if path.resolve() == DEFAULT_MAPPING_EVAL_FILE.resolve():
+        report["attribution"] = EXPERT_DATA_ATTRIBUTION
+    if args.save:
+        out = Path(args.save)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(format_report(report) + "\n")
+    return 0
+
+
+@eval_task
+def _register_eval_mapping(tasks: argparse._SubParsersAction) -> None:
+    p = tasks.add_parser("mapping", help="top-1 agreement of passage classification with labelled passages")
+    p.add_argument("--file", help=f"labelled JSONL (default {DEFAULT_MAPPING_EVAL_FILE})")
+    p.add_argument("--framework", default="seoul-2024", help="framework id (default seoul-2024)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--save", help="also write the JSON report to this path (e.g. data/metrics/mapping.json)")
+    p.set_defaults(handler=_eval_mapping)
+
+
+@command
+def _register_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="scores on a labelled file, per class and overall")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+    for register in EVAL_TASKS:
+        register(tasks)
