@@ -131,7 +131,8 @@ NUMBER = re.compile(
     re.I,
 )
 YEAR = re.compile(r"^(?:19|20)\d\d$")
-FLOOR_CONTEXT = re.compile(r"(?:at least|minimum of|no fewer than|no less than|more than|over|exceeds?)\s*$", re.I)
+# "at least 90%" is a floor the company must reach; "more than 10^26 FLOP" is a trigger.
+FLOOR_CONTEXT = re.compile(r"(?:at least|a minimum of|minimum|no fewer than|no less than)\s*$", re.I)
 MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 DATE = re.compile(rf"\b(?:(?:{MONTHS})\s+(?:\d{{1,2}},?\s+)?|q[1-4]\s+|end of\s+|by\s+)?(?:19|20)\d\d\b", re.I)
 
@@ -179,7 +180,7 @@ def _numbers(text: str) -> list[_Number]:
         unit = re.sub(r"s\b", "", unit)
         if not unit and value < 10 and re.fullmatch(r"\d", raw):
             continue
-        floor = bool(FLOOR_CONTEXT.search(text[max(0, match.start() - 20) : match.start()]))
+        floor = unit != "flop" and bool(FLOOR_CONTEXT.search(text[max(0, match.start() - 20) : match.start()]))
         found.append(_Number(match.group(0).strip(), value, unit, floor))
     return found
 
