@@ -169,6 +169,9 @@ def _numbers(text: str) -> list[_Number]:
         # A number opening a passage is a page or footnote mark left by PDF extraction.
         if not text[: match.start()].strip():
             continue
+        # "3.1. Preliminary Assessment": a section number in running text or a table of contents.
+        if "." in raw and re.match(r"\.?\s+[A-Z]", text[match.end() : match.end() + 3]):
+            continue
         # Section and level numbers ("Section 4", "ASL-3", "Level 2") are names, not thresholds.
         before = text[max(0, match.start() - 12) : match.start()].lower()
         if re.search(r"(?:section|appendix|table|figure|page|level|tier|step|footnote|version|v)\s*$", before):
