@@ -83,8 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 # `eval` has one sub-command per task (`eval mapping`, `eval changes`, ...). A task registers itself with
 # `@eval_task`, the same way commands register with `@command`, so tasks can live next to each other.
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from tracker.config import PROJECT_ROOT  # noqa: E402
+
 DEFAULT_MAPPING_EVAL_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "passages.jsonl"
+DEFAULT_PAIRS_EVAL_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "pairs.jsonl"
 
 EVAL_TASKS: list[Callable[[argparse._SubParsersAction], None]] = []
 
@@ -202,3 +204,68 @@ def _register_eval(sub: argparse._SubParsersAction) -> None:
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     for register in EVAL_TASKS:
         register(tasks)
+
+
+# ------------------------------------------------------------------------------------- change analysis
+
+
+def _compare_passages(args: argparse.Namespace) -> int:
+    from tracker.changes import compare_passages
+
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"stdin line {number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or "id" not in row:
+            raise ValidationError(f'stdin line {number}: expected an object with "id", "old" and "new"')
+        old, new = row.get("old") or "", row.get("new") or ""
+        if not isinstance(old, str) or not isinstance(new, str):
+            raise ValidationError(f'stdin line {number}: "old" and "new" must be strings')
+        comparison = compare_passages(old, new)
+        _print_json({
+            "id": row["id"],
+            "direction": comparison.direction,
+            "reasons": [{"code": r.code, "detail": r.detail} for r in comparison.reasons],
+            "similarity": comparison.similarity,
+        })
+    return 0
+
+
+@command
+def _register_compare_passages(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "compare-passages",
+        help="direction of change for passage pairs (JSONL on stdin: {id, old, new})",
+        description='Reads {"id","old","new"} lines on stdin (old or new may be empty); writes '
+        '{"id","direction","reasons"} lines on stdout.',
+    )
+    parser.set_defaults(handler=_compare_passages)
+
+
+def _eval_changes(args: argparse.Namespace) -> int:
+    from tracker.changes_eval import evaluate_pairs, format_report, load_pairs
+
+    path = Path(args.file) if args.file else DEFAULT_PAIRS_EVAL_FILE
+    result = evaluate_pairs(load_pairs(path))
+    result["file"] = path.name
+    if args.save:
+        save = Path(args.save)
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(result)
+    else:
+        sys.stdout.write(format_report(result))
+    return 0
+
+
+@eval_task
+def _register_eval_changes(tasks: argparse._SubParsersAction) -> None:
+    parser = tasks.add_parser("changes", help="direction of change against labelled version pairs")
+    parser.add_argument("--file", help=f"labelled JSONL (default {DEFAULT_PAIRS_EVAL_FILE})")
+    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument("--save", metavar="PATH", help="also write the full result as JSON to PATH")
+    parser.set_defaults(handler=_eval_changes)

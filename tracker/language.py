@@ -49,6 +49,26 @@ def modal_profile(text: str) -> ModalProfile:
     return ModalProfile(max(strengths), min(strengths), tuple(name for _, name in found))
 
 
+@dataclass(frozen=True)
+class ModalMarker:
+    """One modal construction found in a text: its strength, bucket name and the exact words."""
+
+    strength: float
+    name: str
+    words: str
+    start: int
+
+
+def modal_markers(text: str) -> list[ModalMarker]:
+    """Every modal construction in the text, in reading order, so a change report can quote the words."""
+    found = [
+        ModalMarker(strength, name, match.group(0), match.start())
+        for strength, name, pattern in MODAL_PATTERNS
+        for match in pattern.finditer(text)
+    ]
+    return sorted(found, key=lambda marker: (marker.start, -marker.strength))
+
+
 def commitment_strength(text: str) -> float:
     """0..1: how much a passage reads as the author's own commitment rather than a description."""
     profile = modal_profile(text)
