@@ -1,0 +1,32 @@
+"""Streamlit entry point: `streamlit run app.py`. Creates the database on first start, then navigates."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tracker.bootstrap import ensure_initialized
+from tracker.errors import TrackerError
+
+st.set_page_config(page_title="Commitment Tracker", page_icon="📋", layout="wide")
+
+
+@st.cache_resource(show_spinner="Preparing the database (first start only)…")
+def _initialize() -> bool:
+    ensure_initialized()
+    return True
+
+
+try:
+    _initialize()
+except TrackerError as exc:
+    st.error(f"The tracker could not start: {exc}")
+    st.stop()
+
+# One list of pages; each page file is thin and calls tracker/ for its data.
+PAGES = {
+    "Tracker": [
+        st.Page("pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
+    ],
+}
+
+st.navigation(PAGES).run()
