@@ -354,10 +354,7 @@ def _ms(started: float) -> int:
 
 
 def _root_cause(exc: BaseException) -> str:
-    seen = exc
-    while seen.__context__ is not None and seen.__context__ is not seen and len(str(seen)) == 0:
-        seen = seen.__context__
-    text = str(seen) or type(seen).__name__
+    text = str(exc) or type(exc).__name__
     return text if len(text) < 200 else text[:197] + "..."
 
 

@@ -34,9 +34,9 @@ def make_pdf(pages: list[list[tuple[str, int]]]) -> bytes:
     return bytes(pdf.output())
 
 
-def encrypt(body: bytes, user_password: str) -> bytes:
+def encrypt(body: bytes, user_password: str, algorithm: str = "RC4-128") -> bytes:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(body)))
-    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -70,14 +70,16 @@ def test_pdf_pages_headings_and_sections():
     assert detect_publication_date(text) == (date(2025, 3, 31), "Effective March 31, 2025")
 
 
-def test_encrypted_pdf_with_password_is_refused():
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_encrypted_pdf_with_password_is_refused(algorithm):
     with pytest.raises(FetchError) as info:
-        extract(encrypt(TWO_PAGES, "secret"), "application/pdf", "https://example.org/locked.pdf")
+        extract(encrypt(TWO_PAGES, "secret", algorithm), "application/pdf", "https://example.org/locked.pdf")
     assert info.value.reason == "pdf_encrypted" and "password" in info.value.message
 
 
-def test_permissions_only_encryption_is_read():
-    extracted = extract(encrypt(TWO_PAGES, ""), "application/pdf", "https://example.org/restricted.pdf")
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_permissions_only_encryption_is_read(algorithm):
+    extracted = extract(encrypt(TWO_PAGES, "", algorithm), "application/pdf", "https://example.org/restricted.pdf")
     assert "## Governance" in extracted.text
     assert any("encrypted" in warning for warning in extracted.warnings)
 
