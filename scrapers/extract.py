@@ -1,0 +1,590 @@
+"""Bytes -> canonical text: the one format every later stage (passages, mapping, change detection) reads.
+
+Canonical text (same as the archived copies in shared/corpus/*.txt): headings are `## Heading` lines,
+PDF page breaks are `[[page N]]` lines, paragraphs are separated by one blank line, list items are lines
+starting `- `, table rows are cells joined by ` | `. Normalisation makes the text depend only on what the
+publisher wrote, so a page that changes only its cookie banner, clock or copyright year keeps its hash.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+import charset_normalizer
+from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+
+from scrapers.capture import FetchError, Section
+
+# ---------------------------------------------------------------------------------------------- sniffing
+
+HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title", b"<div", b"<p>", b"<main")
+
+
+def sniff_format(body: bytes, content_type: str, url: str) -> str:
+    """"pdf", "html" or "text" from the bytes first, then the Content-Type, then the URL's extension;
+    "binary" when none fits. Bytes win because servers lie: CDNs serve PDFs as text/html or
+    application/octet-stream, and error pages come back as application/pdf."""
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"%PDF-" in body[:1024]:
+        return "pdf"
+    if any(head.startswith(marker) for marker in HTML_MARKERS) or (
+        head.startswith(b"<?xml") and b"<html" in head
+    ):
+        return "html"
+    mime = content_type.split(";")[0].strip().lower()
+    if mime == "application/pdf":
+        return "pdf"
+    if mime in ("text/html", "application/xhtml+xml"):
+        return "html"
+    if mime.startswith("text/"):
+        return "text"
+    path = url.split("?")[0].split("#")[0].lower()
+    if path.endswith(".pdf"):
+        return "pdf"
+    if path.endswith((".html", ".htm")):
+        return "html"
+    if path.endswith((".txt", ".md")):
+        return "text"
+    if body and b"\x00" not in body[:8192]:
+        return "text" if mime in ("", "application/octet-stream") else "binary"
+    return "binary"
+
+
+# ---------------------------------------------------------------------------------------------- decoding
+
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+MAX_REPLACEMENT_SHARE = 0.001  # a stray bad byte in a big page is tolerated (with a warning), garbage is not
+
+
+def _charset_from_header(content_type: str) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def decode_text(body: bytes, content_type: str, url: str, is_html: bool) -> tuple[str, list[str]]:
+    """Decode with the HTML precedence (BOM, then HTTP header, then <meta>); without any declaration try
+    UTF-8 and then charset detection. Raises `invalid_encoding` when the bytes do not fit."""
+    warnings: list[str] = []
+    declared: str | None = None
+    for bom, name in BOMS:
+        if body.startswith(bom):
+            declared, body = name, body[len(bom):]
+            break
+    declared = declared or _charset_from_header(content_type)
+    if declared is None and is_html:
+        match = META_CHARSET.search(body[:4096])
+        declared = match.group(1).decode("ascii") if match else None
+    if declared is not None:
+        try:
+            codecs.lookup(declared)
+        except LookupError:
+            warnings.append(f"unknown charset {declared!r} declared; tried UTF-8 instead")
+            declared = None
+    encoding = declared or "utf-8"
+    try:
+        return body.decode(encoding), warnings
+    except UnicodeDecodeError:
+        pass
+    if declared is None:
+        best = charset_normalizer.from_bytes(body).best()
+        if best is not None and best.encoding:
+            warnings.append(f"no charset declared and not UTF-8; decoded as detected {best.encoding}")
+            return str(best), warnings
+    text = body.decode(encoding, errors="replace")
+    bad = text.count("\ufffd") - body.decode(encoding, errors="ignore").count("\ufffd")
+    if bad <= max(1, int(len(body) * MAX_REPLACEMENT_SHARE)):
+        warnings.append(f"{bad} byte sequence(s) invalid in {encoding} replaced with U+FFFD")
+        return text, warnings
+    raise FetchError(
+        "invalid_encoding",
+        f"{url}: {bad} byte sequences are not valid {encoding} (declared: {declared or 'none'}); the page's "
+        "charset declaration is wrong or the file is not text.",
+        url=url,
+        bytes_received=len(body),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- normalising
+
+ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+SPACES = re.compile(r"[^\S\n]+")  # whitespace except newlines (covers NBSP, thin spaces, tabs)
+
+# Lines that change without the publisher changing anything: generated per request or per year. Matched
+# against a whole line. Kept on purpose: "Last updated: <date>", "Effective <date>", "Version X" lines.
+# Those are written by the author and change only when the document is revised, so they are a version
+# signal, not noise. A *relative* time ("Updated 3 minutes ago") or a clock time is rendered by the site
+# at request time and says nothing about the document.
+_WHEN = r"(?:\d+|a|an|one|few|several)\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)"
+VOLATILE_LINES = [
+    re.compile(r"(?:last\s+(?:visited|accessed|checked|crawled|viewed)|accessed\s+on|retrieved\s+on)\b.*", re.I),
+    re.compile(r"(?:page\s+)?(?:generated|rendered|built|served|cached)\s+(?:at|on|in)\b.*", re.I),
+    re.compile(r"(?:current\s+time|server\s+time|request\s+id|session\s+id)\b.*", re.I),
+    re.compile(rf"(?:(?:updated|posted|edited|published|modified|refreshed)\s+)?(?:about\s+)?{_WHEN}\s+ago\.?", re.I),
+    re.compile(r"(?:©|\(c\)|copyright)\s*(?:©\s*)?(?:\d{4}\s*[-–—]\s*)?\d{4}\b.{0,120}", re.I),
+    re.compile(r"(?:©|copyright)\s*.{0,80}\b\d{4}\b\.?(?:\s*all rights reserved\.?)?", re.I),
+    re.compile(r"all rights reserved\.?", re.I),
+    re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?", re.I),
+    re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?(?:\s+[A-Z]{2,5})?", re.I),
+    re.compile(r"(?:this\s+(?:web)?site|we)\s+uses?\s+cookies\b.{0,300}", re.I),
+]
+
+
+def is_volatile_line(line: str) -> bool:
+    """True for a line that a site regenerates without the document changing (see VOLATILE_LINES)."""
+    stripped = line.strip().removeprefix("## ").strip()
+    return any(pattern.fullmatch(stripped) for pattern in VOLATILE_LINES)
+
+
+def normalise_text(text: str) -> str:
+    """Unicode NFC, one space between words, no trailing spaces, at most one blank line, volatile lines
+    dropped; ends with a single newline (empty string when there is no text). Idempotent."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = ZERO_WIDTH.sub("", text).replace("\u2028", "\n").replace("\u2029", "\n")
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line = SPACES.sub(" ", raw).strip()
+        if line and is_volatile_line(line):
+            continue
+        if not line and (not lines or not lines[-1]):
+            continue
+        lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "div",
+    "dl", "dt", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "hr", "html", "li", "main",
+    "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+}
+DROP_TAGS = [
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "form", "button",
+    "input", "select", "textarea", "nav", "aside", "dialog", "head",
+]
+CHROME_TAGS = ["header", "footer"]  # page chrome when outside main/article; kept inside them
+BOILERPLATE_ATTR = re.compile(r"cookie|consent|banner|newsletter|gdpr|onetrust|subscribe|skip-link", re.I)
+LINE_BREAK = "\u2028"  # stands for <br> until whitespace is folded
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace(LINE_BREAK, " ")).strip()
+
+
+def _is_boilerplate(tag: Tag) -> bool:
+    attrs = tag.attrs or {}
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    if re.search(r"display\s*:\s*none", attrs.get("style", "") or ""):
+        return True
+    if attrs.get("role") in ("navigation", "banner", "contentinfo", "search", "alertdialog"):
+        return True
+    names = " ".join([attrs.get("id", "") or "", " ".join(attrs.get("class", []) or [])])
+    return bool(BOILERPLATE_ATTR.search(names))
+
+
+class _HtmlWalker:
+    """Turns a DOM subtree into canonical blocks. Blocks of kind "li"/"tr" are joined by single newlines
+    (a list stays one group), all others by a blank line."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[str, str]] = []
+        self.headings: list[tuple[str, int]] = []
+        self.buffer: list[str] = []
+
+    def flush(self) -> None:
+        raw = "".join(self.buffer)
+        self.buffer = []
+        lines = [_fold(part) for part in raw.split(LINE_BREAK)]
+        text = "\n".join(line for line in lines if line)
+        if text:
+            self.blocks.append(("p", text))
+
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
+                continue
+            if isinstance(child, NavigableString):
+                self.buffer.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name in HEADINGS:
+                self.flush()
+                heading = _fold(child.get_text(""))
+                if heading:
+                    self.blocks.append(("h", "## " + heading))
+                    self.headings.append((heading, int(name[1])))
+            elif name == "li":
+                self.flush()
+                self._list_item(child)
+            elif name == "tr":
+                self.flush()
+                cells = [_fold(cell.get_text(" ")) for cell in child.find_all(["td", "th"], recursive=False)]
+                row = " | ".join(cell for cell in cells if cell)
+                if row:
+                    self.blocks.append(("tr", row))
+            elif name == "br":
+                self.buffer.append(LINE_BREAK)
+            elif name in BLOCK_TAGS:
+                self.flush()
+                self.walk(child)
+                self.flush()
+            else:
+                self.walk(child)
+
+    def _list_item(self, item: Tag) -> None:
+        nested = [child.extract() for child in item.find_all(["ul", "ol"], recursive=False)]
+        inner = _HtmlWalker()
+        inner.walk(item)
+        inner.flush()
+        text = " ".join(_fold(block) for _, block in inner.blocks if not block.startswith("## "))
+        if text:
+            self.blocks.append(("li", "- " + text))
+        for sub in nested:
+            self.walk(sub)
+
+    def text(self) -> str:
+        parts: list[str] = []
+        previous = ""
+        for kind, block in self.blocks:
+            if parts:
+                parts.append("\n" if kind == previous and kind in ("li", "tr") else "\n\n")
+            parts.append(block)
+            previous = kind
+        return "".join(parts)
+
+
+def html_to_text(html: str) -> tuple[str, list[tuple[str, int]]]:
+    """Main text of a page in canonical form (not yet normalised) and its headings with levels."""
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup.find_all(DROP_TAGS):
+        tag.decompose()
+    for tag in [t for t in soup.find_all(True) if _is_boilerplate(t)]:
+        if not tag.decomposed:
+            tag.decompose()
+    root = soup.find("main") or soup.find(attrs={"role": "main"})
+    if root is None:
+        articles = soup.find_all("article")
+        root = articles[0] if len(articles) == 1 else None
+    if root is None:
+        root = soup.body or soup
+        for tag in root.find_all(CHROME_TAGS):
+            if not tag.decomposed and tag.find_parent(["main", "article"]) is None:
+                tag.decompose()
+    walker = _HtmlWalker()
+    walker.walk(root)
+    walker.flush()
+    return walker.text(), walker.headings
+
+
+# ---------------------------------------------------------------------------------------------- PDF
+
+HEADING_SIZE_RATIO = 1.15  # a line this much larger than the body font is a heading
+MAX_HEADING_CHARS = 160
+
+
+def _pdf_lines(page) -> list[tuple[str, float]]:
+    """(line, font size) for one page. pypdf's visitor sees every text run with its size; the runs
+    concatenate to exactly what extract_text returns, so line sizes are exact."""
+    runs: list[tuple[str, float]] = []
+
+    def visit(text: str, cm, tm, font_dict, font_size) -> None:
+        scale = 1.0
+        for matrix in (cm, tm):
+            if matrix:
+                scale *= math.hypot(matrix[0], matrix[1]) or 1.0
+        runs.append((text, float(font_size or 0) * scale))
+
+    page.extract_text(visitor_text=visit)
+    lines: list[tuple[str, float]] = []
+    current: list[str] = []
+    sizes: list[float] = []
+    for text, size in runs:
+        parts = text.split("\n")
+        for index, part in enumerate(parts):
+            if index:
+                lines.append(("".join(current), min(sizes) if sizes else 0.0))
+                current, sizes = [], []
+            if part:
+                current.append(part)
+                if part.strip():
+                    sizes.append(size)
+    if current:
+        lines.append(("".join(current), min(sizes) if sizes else 0.0))
+    return lines
+
+
+def pdf_to_text(body: bytes, url: str) -> tuple[str, int, list[tuple[str, int]], list[str]]:
+    """Text with `[[page N]]` markers and `## ` headings (lines set in a clearly larger font than the
+    body text), page count, headings with levels (largest size = level 1) and warnings."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    warnings: list[str] = []
+    try:
+        reader = PdfReader(io.BytesIO(body))
+        if reader.is_encrypted:
+            try:
+                decrypted = reader.decrypt("")
+            except DependencyError as exc:
+                raise FetchError(
+                    "pdf_encrypted",
+                    f"{url}: the PDF is encrypted with AES and the `cryptography` package is missing ({exc}).",
+                    url=url, bytes_received=len(body),
+                ) from exc
+            if not decrypted:
+                raise FetchError(
+                    "pdf_encrypted",
+                    f"{url}: the PDF needs a password to open; ask the publisher for an open copy or import "
+                    "a decrypted copy with `import-file`.",
+                    url=url, bytes_received=len(body),
+                )
+            warnings.append("PDF is encrypted with an empty user password (permissions only); text extracted")
+        pages = list(reader.pages)
+    except FetchError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise FetchError("pdf_encrypted", f"{url}: the PDF is encrypted ({exc}).", url=url) from exc
+    except Exception as exc:
+        raise FetchError(
+            "pdf_corrupt",
+            f"{url}: the PDF cannot be parsed ({type(exc).__name__}: {exc}); the file is damaged or truncated.",
+            url=url, bytes_received=len(body),
+        ) from exc
+    if not pages:
+        raise FetchError("pdf_corrupt", f"{url}: the PDF has no pages.", url=url, bytes_received=len(body))
+
+    page_lines: list[list[tuple[str, float]]] = []
+    failed = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            page_lines.append(_pdf_lines(page))
+        except Exception as exc:
+            failed += 1
+            warnings.append(f"page {number} could not be read ({type(exc).__name__})")
+            page_lines.append([])
+    if failed == len(pages):
+        raise FetchError(
+            "pdf_corrupt", f"{url}: none of the {len(pages)} pages could be read.", url=url, bytes_received=len(body)
+        )
+
+    weights: Counter[float] = Counter()
+    for lines in page_lines:
+        for line, size in lines:
+            weights[round(size, 1)] += len(line.strip())
+    body_size = weights.most_common(1)[0][0] if weights else 0.0
+    heading_sizes = sorted(
+        {
+            round(size, 1)
+            for lines in page_lines
+            for line, size in lines
+            if _is_pdf_heading(line, size, body_size)
+        },
+        reverse=True,
+    )
+    out: list[str] = []
+    headings: list[tuple[str, int]] = []
+    for number, lines in enumerate(page_lines, start=1):
+        out.append(f"\n[[page {number}]]\n")
+        previous_heading = False
+        for line, size in lines:
+            if _is_pdf_heading(line, size, body_size):
+                heading = _fold(line)
+                out.append(("" if previous_heading else "\n") + "## " + heading)
+                headings.append((heading, min(6, heading_sizes.index(round(size, 1)) + 1)))
+                previous_heading = True
+            else:
+                out.append(("\n" if previous_heading else "") + line)
+                previous_heading = False
+        out.append("")
+    return "\n".join(out), len(pages), headings, warnings
+
+
+def _is_pdf_heading(line: str, size: float, body_size: float) -> bool:
+    stripped = line.strip()
+    return (
+        body_size > 0
+        and size >= body_size * HEADING_SIZE_RATIO
+        and 0 < len(stripped) <= MAX_HEADING_CHARS
+        and any(ch.isalpha() for ch in stripped)
+    )
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+PAGE_LINE = re.compile(r"^\[\[page (\d+)\]\]$")
+PAGE_MARKS = re.compile(r"^\[\[page (\d+)\]\]$", re.M)
+
+
+def sections_from_text(text: str, headings: list[tuple[str, int]] | None = None) -> list[Section]:
+    """One Section per `## ` line; levels come from the extractor's headings (matched in order), else 1.
+    A section ends where the next heading of the same or a higher level starts."""
+    found: list[Section] = []
+    known = list(headings or [])
+    pointer = 0
+    page: int | None = None
+    offset = 0
+    for line in text.split("\n"):
+        page_match = PAGE_LINE.match(line)
+        if page_match:
+            page = int(page_match.group(1))
+        elif line.startswith("## "):
+            heading = line[3:].strip()
+            level = 1
+            for index in range(pointer, len(known)):
+                if _fold(known[index][0]) == heading:
+                    level, pointer = known[index][1], index + 1
+                    break
+            found.append(Section(heading=heading, level=level, start=offset, end=len(text), page=page))
+        offset += len(line) + 1
+    for index, section in enumerate(found):
+        for later in found[index + 1:]:
+            if later.level <= section.level:
+                section.end = later.start
+                break
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- dates, versions
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_ORD = r"(?:st|nd|rd|th)?"
+DATE_FORMS = [
+    re.compile(rf"(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}}){_ORD},?\s+(?P<year>\d{{4}})", re.I),
+    re.compile(rf"(?P<day>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<month>{_MONTH}),?\s+(?P<year>\d{{4}})", re.I),
+    re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"),
+    re.compile(rf"(?P<month>{_MONTH}),?\s+(?P<year>\d{{4}})", re.I),
+]
+_DATE = (
+    rf"(?:{_MONTH}\s+\d{{1,2}}{_ORD},?\s+\d{{4}}|\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH},?\s+\d{{4}})"
+)
+_VERSION = r"(?:\d+(?:\.\d+)*)"
+# Ordered by how directly the phrase states the document's own date.
+DATE_PHRASES = [
+    (re.compile(rf"\bEffective(?:\s+Date)?(?:\s+(?:on|from|as\s+of))?\s*[:\-–]?\s*{_DATE}", re.I), True),
+    (re.compile(rf"\b(?:Last\s+)?(?:Updated|Revised|Modified)(?:\s+on)?\s*[:\-–]?\s*{_DATE}", re.I), False),
+    (re.compile(rf"\b(?:Published|Publication\s+date|Date\s+of\s+publication|Released|Dated)(?:\s+on)?\s*[:\-–]?\s*{_DATE}", re.I), True),
+    (re.compile(rf"\bVersion\s+{_VERSION}\s*[—–\-:,]\s*{_DATE}", re.I), True),
+    (re.compile(rf"\bV{_VERSION}\s*\(\s*{_DATE}\s*\)", re.I), True),
+    (re.compile(rf"^(?:##\s+)?{_DATE}\s*$", re.I | re.M), True),
+]
+HEAD_CHARS = 6000  # title page and front matter: where documents state their own version and date
+VERSION_PHRASES = [
+    re.compile(r"\bVersion\s+(\d+(?:\.\d+)*)\b", re.I),
+    re.compile(r"(?<![\w.])[vV](\d+(?:\.\d+)+)\b"),
+]
+
+
+def parse_date(text: str) -> date | None:
+    """A date from one of DATE_FORMS (a month without a day means the 1st of that month)."""
+    for form in DATE_FORMS:
+        match = form.search(text)
+        if not match:
+            continue
+        parts = match.groupdict()
+        month_text = parts["month"].rstrip(".").lower()
+        month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text)
+        try:
+            return date(int(parts["year"]), month or 0, int(parts.get("day") or 1))
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def detect_publication_date(text: str) -> tuple[date | None, str | None]:
+    """The date the document states for itself and the phrase it came from, e.g.
+    (2025-03-31, "Effective March 31, 2025"). "Last updated" is searched in the whole text (pages put it at
+    the foot), the other phrases only in the front matter, where they describe the document itself."""
+    head = text[:HEAD_CHARS]
+    for pattern, head_only in DATE_PHRASES:
+        for match in pattern.finditer(head if head_only else text):
+            found = parse_date(match.group(0))
+            if found is not None:
+                return found, _fold(match.group(0).replace("## ", ""))
+    return None, None
+
+
+def detect_version_label(text: str) -> str | None:
+    """The version number the document states on its front matter ("Version 2.1" -> "2.1",
+    "V1.0 (February 2025)" -> "1.0"), or None."""
+    head = text[:HEAD_CHARS]
+    for pattern in VERSION_PHRASES:
+        match = pattern.search(head)
+        if match:
+            return match.group(1)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+
+
+@dataclass
+class Extracted:
+    format: str
+    text: str
+    sections: list[Section] = field(default_factory=list)
+    page_count: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def extract(body: bytes, content_type: str, url: str) -> Extracted:
+    """Canonical, normalised text of a PDF, HTML page or text file. Raises FetchError with reason
+    `unsupported_content`, `invalid_encoding`, `pdf_encrypted`, `pdf_corrupt` or `no_text`."""
+    kind = sniff_format(body, content_type, url)
+    warnings: list[str] = []
+    headings: list[tuple[str, int]] = []
+    page_count: int | None = None
+    if kind == "pdf":
+        raw, page_count, headings, warnings = pdf_to_text(body, url)
+    elif kind == "html":
+        decoded, warnings = decode_text(body, content_type, url, is_html=True)
+        raw, headings = html_to_text(decoded)
+    elif kind == "text":
+        raw, warnings = decode_text(body, content_type, url, is_html=False)
+    else:
+        raise FetchError(
+            "unsupported_content",
+            f"{url}: the body ({content_type or 'no content type'}, starts {body[:8]!r}) is not PDF, HTML or "
+            "text; check that the source URL points at the document.",
+            url=url, bytes_received=len(body),
+        )
+    text = normalise_text(raw)
+    if not any(ch.isalpha() for ch in PAGE_MARKS.sub("", text)):
+        hint = {
+            "pdf": "it may be a scanned PDF without a text layer",
+            "html": "the page may render its text with JavaScript",
+            "text": "the file is blank",
+        }[kind]
+        raise FetchError(
+            "no_text", f"{url}: no text could be extracted; {hint}.", url=url, bytes_received=len(body)
+        )
+    if kind == "text":  # an archived copy keeps its [[page N]] markers
+        page_numbers = [int(number) for number in PAGE_MARKS.findall(text)]
+        page_count = max(page_numbers) if page_numbers else None
+    return Extracted(kind, text, sections_from_text(text, headings), page_count, warnings)
