@@ -163,6 +163,7 @@ class SourceSpec(_Strict):
     corpus_prefix: str | None = None
     notes: str | None = None
     active: bool = True
+    fetchable: bool = True
     versions: list[KnownVersion] = []
 
     _check_url = field_validator("url")(lambda cls, v: _url(v))
@@ -343,7 +344,7 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
             "id": s.id, "company_id": company_id, "title": s.title, "kind": s.kind, "format": s.format,
             "adapter": s.adapter, "url": s.url, "link_pattern": s.link_pattern,
             "link_text_pattern": s.link_text_pattern, "frameworks": list(s.frameworks), "licence": s.licence,
-            "corpus_prefix": s.corpus_prefix, "notes": s.notes, "active": s.active,
+            "corpus_prefix": s.corpus_prefix, "notes": s.notes, "active": s.active, "fetchable": s.fetchable,
             "known_versions": [v.model_dump(mode="json", exclude_none=True) for v in s.versions],
         })
     session.flush()

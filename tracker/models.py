@@ -144,6 +144,7 @@ class Source(SQLModel, table=True):
     notes: str | None = _text()
     known_versions: list[dict] = _json([])
     active: bool = True
+    fetchable: bool = True  # False: behind a form or login; versions only come from imports
     etag: str | None = None  # validators of the last successful fetch, for conditional requests
     last_modified: str | None = None
 

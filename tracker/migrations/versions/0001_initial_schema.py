@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:15:20.182028
+Create Date: 2026-11-28 12:30:30.280538
 """
 from collections.abc import Sequence
 
@@ -123,6 +123,7 @@ def upgrade() -> None:
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('known_versions', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('fetchable', sa.Boolean(), nullable=False),
     sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
