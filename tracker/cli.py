@@ -66,6 +66,159 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_date(value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _parse_datetime(value: str):
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or datetime (ISO 8601): {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@command
+def _register_refresh(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("refresh", help="fetch sources, keep new versions, map them, detect changes")
+    parser.add_argument("--company", help="only this company's sources (company id)")
+    parser.add_argument("--source", help="only this source (source id)")
+    parser.add_argument("--wait", action="store_true", help="wait for a running refresh instead of exiting")
+    parser.set_defaults(handler=cmd_refresh)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from tracker.db import get_engine
+    from tracker.refresh import refresh
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("fetching", total=None)
+        summary = refresh(
+            get_engine(), company=args.company, source=args.source, wait=args.wait,
+            on_start=lambda total: progress.update(task, total=total),
+            on_result=lambda result: progress.update(task, advance=1, description=f"{result.source_id}"),
+        )
+    table = Table(title=f"Refresh run {summary.run_id}", show_edge=False)
+    for column in ("source", "outcome", "detail"):
+        table.add_column(column)
+    order = {"failed": 0, "new_version": 1, "not_modified": 2, "unchanged": 3}
+    for result in sorted(summary.outcomes, key=lambda r: (order.get(r.outcome, 9), r.source_id)):
+        detail = result.message or ""
+        if result.outcome == "failed":
+            detail = f"{result.reason}: {result.message}"
+        elif result.outcome == "new_version":
+            detail = f"version {result.version_id}, {result.changes} change(s)" + (
+                "; SILENT RE-UPLOAD" if result.silent_reupload else "")
+        table.add_row(result.source_id, result.outcome.replace("_", " "), detail)
+    Console().print(table)
+    counts = summary.counts
+    Console().print(f"{counts['new_version']} new, {counts['unchanged'] + counts['not_modified']} unchanged, "
+                    f"{counts['failed']} failed")
+    return 0
+
+
+@command
+def _register_import_file(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("import-file", help="ingest an archived copy (PDF, HTML or text) as a version")
+    parser.add_argument("path", help="the file")
+    parser.add_argument("--source", required=True, help="source id (see data/sources/*.yaml)")
+    parser.add_argument("--fetched-at", type=_parse_datetime, help="when the copy was retrieved (ISO date)")
+    parser.add_argument("--published-on", type=_parse_date, help="publication date, if the file does not say")
+    parser.set_defaults(handler=cmd_import_file)
+
+
+def cmd_import_file(args: argparse.Namespace) -> int:
+    from tracker.db import session_scope
+    from tracker.pipeline import import_file
+
+    with session_scope() as session:
+        result = import_file(session, Path(args.path), args.source, fetched_at=args.fetched_at,
+                             published_on=args.published_on)
+        version = result.version
+        print(f"{result.outcome.replace('_', ' ')}: {args.source} version {version.id} "
+              f"({version.version_label or 'no label'}, published {version.published_on or 'unknown'}), "
+              f"{result.changes} change(s), {result.assessments} new level(s)")
+        for note in result.notes:
+            print(f"note: {note}")
+    return 0
+
+
+@command
+def _register_import_corpus(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("import-corpus", help="import every *.txt of a corpus folder into its source")
+    parser.add_argument("folder", nargs="?", default=str(PROJECT_ROOT.parent / "shared" / "corpus"))
+    parser.set_defaults(handler=cmd_import_corpus)
+
+
+def cmd_import_corpus(args: argparse.Namespace) -> int:
+    from tracker.db import session_scope
+    from tracker.pipeline import corpus_source, import_file
+
+    folder = Path(args.folder)
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise ValidationError(f"{folder}: no *.txt files to import")
+    for path in files:
+        with session_scope() as session:
+            source = corpus_source(session, path)
+            if source is None:
+                print(f"skipped {path.name}: no source has a matching corpus_prefix")
+                continue
+            result = import_file(session, path, source.id)
+            print(f"{result.outcome.replace('_', ' '):12} {source.id:45} {path.name}")
+    return 0
+
+
+@command
+def _register_diff(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("diff", help="readable report of what changed between two versions of a source")
+    parser.add_argument("source", help="source id")
+    parser.add_argument("versions", nargs="*", type=int, help="two version ids (default: the last two)")
+    parser.set_defaults(handler=cmd_diff)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from tracker.changes import detect_changes, render_diff_report
+    from tracker.db import session_scope
+    from tracker.pipeline import _versions_in_order
+
+    if len(args.versions) not in (0, 2):
+        raise ValidationError("give two version ids, or none for the last two versions")
+    with session_scope() as session:
+        versions = _versions_in_order(session, args.source)
+        if args.versions:
+            by_id = {v.id: v for v in versions}
+            missing = [str(i) for i in args.versions if i not in by_id]
+            if missing:
+                raise ValidationError(f"source '{args.source}' has no version {', '.join(missing)}; "
+                                      f"its versions are {', '.join(str(v.id) for v in versions) or 'none'}")
+            old, new = by_id[args.versions[0]], by_id[args.versions[1]]
+        elif len(versions) < 2:
+            raise ValidationError(f"source '{args.source}' has {len(versions)} version(s); a diff needs two")
+        else:
+            old, new = versions[-2], versions[-1]
+        if old.text is None or new.text is None:
+            raise ValidationError("one of these versions has no stored text (seed versions carry only quotes); "
+                                  "see the Changes page for their recorded change events")
+        label = lambda v: f"v{v.id} {v.version_label or ''} ({v.published_on or v.fetched_at.date()})"  # noqa: E731
+        changes = detect_changes(old.text, new.text)
+        print(render_diff_report(old.text, new.text, changes, old_label=label(old), new_label=label(new)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -192,6 +192,7 @@ class DocumentVersion(SQLModel, table=True):
     silent_reupload: bool = False
     previous_version_id: int | None = Field(default=None, foreign_key="documentversion.id")
     mapped_method: str | None = None  # METHOD_VERSION of the mapping that produced its Evidence
+    mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence"}} suggested by mapping
     changes_method: str | None = None  # version of the change analysis run against the previous version
     etag: str | None = None
     last_modified: str | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:30:30.280538
+Create Date: 2026-11-28 12:32:59.479739
 """
 from collections.abc import Sequence
 
@@ -220,6 +220,7 @@ def upgrade() -> None:
     sa.Column('silent_reupload', sa.Boolean(), nullable=False),
     sa.Column('previous_version_id', sa.Integer(), nullable=True),
     sa.Column('mapped_method', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('mapped_levels', sa.JSON(), nullable=False),
     sa.Column('changes_method', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(), nullable=True),

@@ -1,0 +1,58 @@
+"""One refresh at a time per database: a PostgreSQL advisory lock, or a lock file beside a SQLite file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from filelock import FileLock, Timeout
+from sqlalchemy.engine import Engine
+
+from tracker.config import get_settings
+from tracker.errors import TrackerError
+
+REFRESH_LOCK_KEY = 0x7472_6163  # "trac": any constant shared by every instance of the tracker
+
+
+class LockBusy(TrackerError):
+    """Another refresh is running against the same database."""
+
+
+def _lock_file(engine: Engine) -> Path:
+    database = engine.url.database
+    if database and database != ":memory:":
+        return Path(database).with_suffix(".refresh.lock")
+    return get_settings().raw_store_dir.parent / "tracker.refresh.lock"
+
+
+@contextmanager
+def refresh_lock(engine: Engine, *, wait: bool = False, timeout: float = 3600.0) -> Iterator[None]:
+    """Hold the refresh lock for the block; without `wait`, raise LockBusy at once if it is taken."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            deadline = time.monotonic() + (timeout if wait else 0)
+            while not connection.execute(sa.select(sa.func.pg_try_advisory_lock(REFRESH_LOCK_KEY))).scalar():
+                if time.monotonic() >= deadline:
+                    raise LockBusy("another refresh is running against this database; try again later")
+                time.sleep(0.5)
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(sa.select(sa.func.pg_advisory_unlock(REFRESH_LOCK_KEY)))
+                connection.commit()
+        return
+    path = _lock_file(engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=timeout if wait else 0)
+    except Timeout:
+        raise LockBusy(f"another refresh is running against this database (lock {path}); try again later") from None
+    try:
+        yield
+    finally:
+        lock.release()
