@@ -422,3 +422,43 @@ def _register_eval_changes(tasks: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     parser.add_argument("--save", metavar="PATH", help="also write the full result as JSON to PATH")
     parser.set_defaults(handler=_eval_changes)
+
+
+# ------------------------------------------------------------------------------------------ operations
+
+
+@command
+def _register_config(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("config", help="show and validate the effective settings")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="print the effective settings (secrets masked); exit 2 on a bad value")
+    check.add_argument("--connect", action="store_true", help="also connect to the database and report its schema")
+    check.set_defaults(handler=cmd_config_check)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from tracker.config import effective_settings, load_settings, settings_file, unknown_variables
+
+    settings = load_settings()
+    path = settings_file()
+    print(f"settings file: {path or 'none (set TRACKER_SETTINGS_FILE to use one)'}")
+    for variable, value, origin in effective_settings(settings):
+        print(f"{variable:28} {value}  [{origin}]")
+    for name in unknown_variables():
+        print(f"warning: {name} is set but no setting reads it (a typo?)")
+    if args.connect:
+        import sqlalchemy as sa
+
+        from tracker.db import get_engine
+
+        engine = get_engine(settings.database_url)
+        try:
+            with engine.connect() as connection:
+                revision = None
+                if sa.inspect(connection).has_table("alembic_version"):
+                    revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except sa.exc.OperationalError as exc:
+            raise TrackerError(f"cannot reach the database: {exc.orig}") from None
+        print(f"database reachable; schema revision {revision or 'none (run python -m tracker init)'}")
+    print("configuration is valid")
+    return 0

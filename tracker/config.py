@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +15,11 @@ from tracker.errors import TrackerError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
+
+
+SETTINGS_FILE_VARIABLE = "TRACKER_SETTINGS_FILE"
+SECRET_FIELDS = ("smtp_password", "webhook_secret")
+EMAIL_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
 class Settings(BaseSettings):
@@ -40,6 +48,10 @@ class Settings(BaseSettings):
     smtp_from: str = Field(default="tracker@localhost", alias="TRACKER_SMTP_FROM")
     smtp_starttls: bool = Field(default=False, alias="TRACKER_SMTP_STARTTLS")
     webhook_secret: str = Field(default="", alias="TRACKER_WEBHOOK_SECRET")
+    alert_max_attempts: int = Field(default=5, alias="TRACKER_ALERT_MAX_ATTEMPTS", ge=1, le=50)
+    alert_retry_seconds: int = Field(default=300, alias="TRACKER_ALERT_RETRY_SECONDS", ge=0)
+    alert_timeout_seconds: float = Field(default=10.0, alias="TRACKER_ALERT_TIMEOUT", gt=0, le=300)
+    public_url: str = Field(default="", alias="TRACKER_PUBLIC_URL")
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +72,21 @@ class Settings(BaseSettings):
             raise ValueError("must be one of development, production, test")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError("must be an absolute http(s) URL such as https://tracker.example.org")
+        return value.rstrip("/")
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not EMAIL_ADDRESS.fullmatch(value):
+            raise ValueError("must be an e-mail address such as tracker@example.org")
+        return value
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -69,17 +96,79 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def settings_file() -> Path | None:
+    """The `.env`-style file named by TRACKER_SETTINGS_FILE, if any (a missing file is an error, not a no-op)."""
+    name = os.environ.get(SETTINGS_FILE_VARIABLE, "").strip()
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise TrackerError(f"invalid configuration: {SETTINGS_FILE_VARIABLE}={name}: no such file")
+    return path
+
+
 def load_settings() -> Settings:
-    """Read and validate settings; a bad value becomes one clear TrackerError naming the variable."""
+    """Read and validate settings; a bad value becomes one clear TrackerError naming the variable.
+
+    Environment variables win over the settings file, which wins over the defaults.
+    """
+    path = settings_file()
     try:
-        return Settings()
+        return Settings(_env_file=path, _env_file_encoding="utf-8")
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "settings"
             alias = Settings.model_fields[name].alias if name in Settings.model_fields else name
-            problems.append(f"{alias or name}: {err['msg']}")
-        raise TrackerError("invalid configuration: " + "; ".join(problems)) from None
+            value = err.get("input")
+            shown = "" if name in SECRET_FIELDS or isinstance(value, dict) else f"={value!r}"
+            problems.append(f"{alias or name}{shown}: {err['msg']}")
+        where = f" (environment, then {path})" if path else ""
+        raise TrackerError("invalid configuration" + where + ": " + "; ".join(problems)) from None
+
+
+def mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def effective_settings(settings: Settings) -> list[tuple[str, str, str]]:
+    """(variable, value with secrets masked, where it came from) for `config check`."""
+    path = settings_file()
+    from_file: set[str] = set()
+    if path is not None:
+        from dotenv import dotenv_values
+
+        from_file = {k.upper() for k in dotenv_values(path)}
+    from_env = {k.upper() for k in os.environ}
+    rows = []
+    for name, info in Settings.model_fields.items():
+        variable = info.alias or name.upper()
+        value = getattr(settings, name)
+        if name in SECRET_FIELDS:
+            shown = "***" if value else "(not set)"
+        elif name == "database_url":
+            shown = mask_url_password(value)
+        else:
+            shown = str(value)
+        origin = "environment" if variable in from_env else "file" if variable in from_file else "default"
+        rows.append((variable, shown, origin))
+    return rows
+
+
+def unknown_variables() -> list[str]:
+    """TRACKER_* names in the environment or the settings file that no setting reads (likely typos)."""
+    known = {(info.alias or name).upper() for name, info in Settings.model_fields.items()}
+    known |= {SETTINGS_FILE_VARIABLE, "TRACKER_TEST_DATABASE_URL", "TRACKER_REQUIRE_BROWSER"}
+    names = {k.upper() for k in os.environ if k.upper().startswith("TRACKER_")}
+    path = settings_file()
+    if path is not None:
+        from dotenv import dotenv_values
+
+        names |= {k.upper() for k in dotenv_values(path)}
+    return sorted(n for n in names if n not in known and (n.startswith("TRACKER_") or path is not None))
 
 
 @lru_cache(maxsize=1)
