@@ -193,23 +193,7 @@ class FetchContext:
             raise FetchError("invalid_url", f"{url!r} is not an absolute http(s) URL.", url=url)
         if self.allow_private_addresses:
             return
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except OSError as exc:
-            raise FetchError(
-                "connection_error", f"Cannot resolve {parts.hostname}: {exc}.", url=url, duration_ms=_ms(started)
-            ) from exc
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if (
-                address.is_private or address.is_loopback or address.is_link_local
-                or address.is_reserved or address.is_multicast or address.is_unspecified
-            ):
-                raise FetchError(
-                    "private_address",
-                    f"{parts.hostname} resolves to {address}, a non-public address; only public URLs are fetched.",
-                    url=url, duration_ms=_ms(started),
-                )
+        ensure_public_host(url, started)
 
     def _check_robots(self, url: str, started: float) -> None:
         if not self.respect_robots:
@@ -347,6 +331,33 @@ class FetchContext:
                 url=final_url, status=status, duration_ms=_ms(started),
             )
         return HttpResult(url, final_url, status, headers, body, _ms(started), redirects)
+
+
+def ensure_public_host(url: str, started: float | None = None) -> None:
+    """Raise FetchError("private_address") when the URL's host resolves to a non-public address.
+
+    Shared by the fetcher and by anything else that sends requests to addresses people typed in (alert
+    webhooks), so a deployment cannot be used to reach its own internal network.
+    """
+    started = time.monotonic() if started is None else started
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise FetchError(
+            "connection_error", f"Cannot resolve {parts.hostname}: {exc}.", url=url, duration_ms=_ms(started)
+        ) from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if (
+            address.is_private or address.is_loopback or address.is_link_local
+            or address.is_reserved or address.is_multicast or address.is_unspecified
+        ):
+            raise FetchError(
+                "private_address",
+                f"{parts.hostname} resolves to {address}, a non-public address; only public URLs are fetched.",
+                url=url, duration_ms=_ms(started),
+            )
 
 
 def _ms(started: float) -> int:
