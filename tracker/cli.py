@@ -15,6 +15,7 @@ from typing import TextIO
 from tracker.errors import TrackerError, ValidationError
 
 Handler = Callable[[argparse.Namespace], int]
+EXIT_LOCK_BUSY = 3  # `refresh` without --wait found another run holding the lock (documented in operations.md)
 
 
 def _print_json(obj: object) -> None:
@@ -100,17 +101,25 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from tracker.db import get_engine
+    from tracker.locks import LockBusy
     from tracker.refresh import refresh
 
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("fetching", total=None)
-        summary = refresh(
-            get_engine(), company=args.company, source=args.source, wait=args.wait,
-            on_start=lambda total: progress.update(task, total=total),
-            on_result=lambda result: progress.update(task, advance=1, description=f"{result.source_id}"),
-        )
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("fetching", total=None)
+            summary = refresh(
+                get_engine(), company=args.company, source=args.source, wait=args.wait,
+                on_start=lambda total: progress.update(task, total=total),
+                on_result=lambda result: progress.update(task, advance=1, description=f"{result.source_id}"),
+            )
+    except LockBusy as exc:  # not an error: cron started us while the previous run is still busy
+        sys.stderr.write(f"refresh skipped: {exc}\n")
+        return EXIT_LOCK_BUSY
+    for run_id in summary.interrupted_runs:
+        console.print(f"note: refresh run {run_id} had been left running by a process that died; "
+                      "marked interrupted")
     table = Table(title=f"Refresh run {summary.run_id}", show_edge=False)
     for column in ("source", "outcome", "detail"):
         table.add_column(column)
@@ -127,6 +136,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     counts = summary.counts
     Console().print(f"{counts['new_version']} new, {counts['unchanged'] + counts['not_modified']} unchanged, "
                     f"{counts['failed']} failed")
+    if summary.alerts is not None:
+        console.print(summary.alerts.summary(), markup=False, highlight=False)
+    if summary.alerts_error:
+        console.print(f"alerts could not be delivered: {summary.alerts_error}", markup=False, highlight=False)
     return 0
 
 
@@ -462,3 +475,89 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         print(f"database reachable; schema revision {revision or 'none (run python -m tracker init)'}")
     print("configuration is valid")
     return 0
+
+
+@command
+def _register_alerts(sub: argparse._SubParsersAction) -> None:
+    from tracker.alerts import EVENTS
+
+    parser = sub.add_parser("alerts", help="subscriptions to new versions and weakened commitments; delivery")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("subscribe", help="subscribe a webhook or an e-mail address (events from now on)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--webhook", metavar="URL", help="POST signed JSON to this URL")
+    target.add_argument("--email", metavar="ADDRESS", help="send plain-text e-mail to this address")
+    p.add_argument("--company", help="only this company (company id)")
+    p.add_argument("--commitment", help="only this commitment (e.g. seoul-2024/II)")
+    p.add_argument("--events", nargs="+", choices=EVENTS, default=list(EVENTS),
+                   help="new_version and/or change (weakened or removed passages); default both")
+    p.set_defaults(handler=cmd_alerts_subscribe)
+    p = actions.add_parser("unsubscribe", help="stop a subscription (its delivery record is kept)")
+    p.add_argument("id", type=int)
+    p.set_defaults(handler=cmd_alerts_unsubscribe)
+    p = actions.add_parser("list", help="subscriptions with their sent, pending and failed deliveries")
+    p.add_argument("--deliveries", action="store_true", help="also list every delivery with its last error")
+    p.set_defaults(handler=cmd_alerts_list)
+    p = actions.add_parser("send", help="queue new events and deliver pending alerts (retries failed ones)")
+    p.set_defaults(handler=cmd_alerts_send)
+
+
+def cmd_alerts_subscribe(args: argparse.Namespace) -> int:
+    from tracker.alerts import describe, subscribe
+    from tracker.config import get_settings
+    from tracker.db import session_scope
+
+    with session_scope() as session:
+        subscription = subscribe(session, webhook=args.webhook, email=args.email, company_id=args.company,
+                                 commitment_id=args.commitment, events=args.events)
+        print(f"subscription {subscription.id}: {describe(subscription)}")
+    settings = get_settings()
+    if args.webhook and not settings.webhook_secret:
+        print("warning: TRACKER_WEBHOOK_SECRET is not set; webhooks are held back until it is")
+    if args.email and not settings.smtp_host:
+        print("warning: TRACKER_SMTP_HOST is not set; e-mails are held back until it is")
+    return 0
+
+
+def cmd_alerts_unsubscribe(args: argparse.Namespace) -> int:
+    from tracker.alerts import describe, unsubscribe
+    from tracker.db import session_scope
+
+    with session_scope() as session:
+        subscription = unsubscribe(session, args.id)
+        print(f"subscription {subscription.id} stopped: {describe(subscription)}")
+    return 0
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from tracker import models as m
+    from tracker.alerts import describe, subscriptions_with_counts
+    from tracker.db import session_scope
+
+    with session_scope() as session:
+        rows = subscriptions_with_counts(session)
+        if not rows:
+            print("no alert subscriptions; add one with `python -m tracker alerts subscribe`")
+        for subscription, counts in rows:
+            state = "" if subscription.active else " (stopped)"
+            print(f"{subscription.id}{state}: {describe(subscription)}; {counts['sent']} sent, "
+                  f"{counts['pending']} pending, {counts['failed']} failed")
+            if args.deliveries:
+                for delivery in session.exec(select(m.AlertDelivery).where(
+                        m.AlertDelivery.subscription_id == subscription.id).order_by(m.AlertDelivery.id)):
+                    when = delivery.sent_at or delivery.next_attempt_at or delivery.created_at
+                    detail = delivery.response if delivery.status == "sent" else delivery.last_error or ""
+                    print(f"    {delivery.id} {delivery.event_key} {delivery.status} after {delivery.attempts} "
+                          f"attempt(s), {when:%Y-%m-%d %H:%M} UTC {detail}")
+    return 0
+
+
+def cmd_alerts_send(args: argparse.Namespace) -> int:
+    from tracker.alerts import deliver_pending
+    from tracker.db import get_engine
+
+    report = deliver_pending(get_engine())
+    print(report.summary())
+    return 1 if report.retrying or report.gave_up else 0

@@ -30,20 +30,27 @@ def _lock_file(engine: Engine) -> Path:
 
 @contextmanager
 def refresh_lock(engine: Engine, *, wait: bool = False, timeout: float = 3600.0) -> Iterator[None]:
-    """Hold the refresh lock for the block; without `wait`, raise LockBusy at once if it is taken."""
+    """Hold the refresh lock for the block; without `wait`, raise LockBusy at once if it is taken.
+
+    PostgreSQL: a session advisory lock on a dedicated connection (autocommit, so it never sits idle in a
+    transaction); the server drops it when that connection dies, so a killed run never leaves it held.
+    SQLite: an OS file lock beside the database file, likewise released by the kernel when the process dies.
+    """
     if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             deadline = time.monotonic() + (timeout if wait else 0)
             while not connection.execute(sa.select(sa.func.pg_try_advisory_lock(REFRESH_LOCK_KEY))).scalar():
                 if time.monotonic() >= deadline:
-                    raise LockBusy("another refresh is running against this database; try again later")
+                    raise LockBusy("another refresh is running against this database; try again later, "
+                                   "or pass --wait to wait for it")
                 time.sleep(0.5)
-            connection.commit()
             try:
                 yield
             finally:
-                connection.execute(sa.select(sa.func.pg_advisory_unlock(REFRESH_LOCK_KEY)))
-                connection.commit()
+                try:
+                    connection.execute(sa.select(sa.func.pg_advisory_unlock(REFRESH_LOCK_KEY)))
+                except sa.exc.DBAPIError:
+                    connection.invalidate()  # never return a connection that may still hold the lock to the pool
         return
     path = _lock_file(engine)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +58,8 @@ def refresh_lock(engine: Engine, *, wait: bool = False, timeout: float = 3600.0)
     try:
         lock.acquire(timeout=timeout if wait else 0)
     except Timeout:
-        raise LockBusy(f"another refresh is running against this database (lock {path}); try again later") from None
+        raise LockBusy(f"another refresh is running against this database (lock {path}); try again later, "
+                       "or pass --wait to wait for it") from None
     try:
         yield
     finally:

@@ -354,6 +354,8 @@ class AuditLog(SQLModel, table=True):
 
 
 class AlertSubscription(SQLModel, table=True):
+    """Who hears about what. Only events recorded after subscribing are sent (the `after_*` high-water marks)."""
+
     id: int | None = Field(default=None, primary_key=True)
     channel: str  # webhook | email
     target: str  # URL or e-mail address
@@ -362,6 +364,8 @@ class AlertSubscription(SQLModel, table=True):
     events: list[str] = _json(["new_version", "change"])
     active: bool = True
     created_at: datetime = _ts(default_factory=utcnow)
+    after_version_id: int = 0  # versions with a larger id are news to this subscriber
+    after_change_id: int = 0  # change events with a larger id are news to this subscriber
 
 
 class AlertDelivery(SQLModel, table=True):
@@ -371,12 +375,15 @@ class AlertDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subscription_id: int = Field(foreign_key="alertsubscription.id", index=True)
     event_key: str = Field(max_length=120)
-    status: str = "pending"  # pending | sent | failed
+    event: str = "change"  # new_version | change
+    status: str = "pending"  # pending | sent | failed (gave up after the last attempt)
     attempts: int = 0
     last_error: str | None = _text()
+    response: str | None = _text()  # what the receiver answered on success (HTTP status, SMTP reply)
     created_at: datetime = _ts(default_factory=utcnow)
+    next_attempt_at: datetime | None = _ts(default=None, nullable=True, index=True)
     sent_at: datetime | None = _ts(default=None, nullable=True)
-    payload: dict = _json({})
+    payload: dict = _json({})  # exactly what was (or will be) sent
 
 
 class CatalogState(SQLModel, table=True):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,10 +21,11 @@ from scrapers.adapters import SourceSpec, fetch_many
 from scrapers.capture import Capture, FetchError
 from scrapers.http import FetchContext
 from tracker import models as m
+from tracker.alerts import DeliveryReport, deliver_pending
 from tracker.config import get_settings
 from tracker.db import session_scope
 from tracker.errors import NotFoundError
-from tracker.locks import refresh_lock
+from tracker.locks import LockBusy, refresh_lock
 from tracker.pipeline import ingest_capture
 from tracker.rawstore import RawStore
 
@@ -43,6 +45,9 @@ class SourceOutcome:
 class RefreshSummary:
     run_id: int
     outcomes: list[SourceOutcome] = field(default_factory=list)
+    interrupted_runs: list[int] = field(default_factory=list)  # earlier runs found dead and marked
+    alerts: DeliveryReport | None = None
+    alerts_error: str | None = None  # alert delivery broke: reported, never fatal to the refresh
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes if o.outcome == outcome)
@@ -66,6 +71,34 @@ def select_sources(session: Session, company: str | None = None, source: str | N
     if not sources:
         raise NotFoundError("no active, fetchable source matches the selection")
     return sources
+
+
+def mark_interrupted_runs(session: Session) -> list[int]:
+    """Runs still `running` while the caller holds the refresh lock belong to processes that died: mark them.
+
+    Only call this with the lock held (as `refresh` does); `reconcile_runs` takes the lock itself.
+    """
+    stale = list(session.exec(select(m.RefreshRun).where(m.RefreshRun.status == "running")))
+    for run in stale:
+        last_attempt = session.exec(
+            select(sa.func.max(m.FetchAttempt.started_at)).where(m.FetchAttempt.run_id == run.id)
+        ).one()
+        run.status = "interrupted"
+        run.finished_at = last_attempt or run.started_at  # the last sign of life we have
+        run.errors = [*run.errors, {"source_id": None, "reason": "interrupted",
+                                    "message": "the process ended without finishing (killed or crashed); "
+                                               "sources it did not reach are fetched by the next run"}]
+    session.flush()
+    return [run.id for run in stale if run.id is not None]
+
+
+def reconcile_runs(engine: Engine) -> list[int]:
+    """Mark dead `running` runs as interrupted, unless a refresh is running now (then nothing is stale)."""
+    try:
+        with refresh_lock(engine), session_scope(engine) as session:
+            return mark_interrupted_runs(session)
+    except LockBusy:
+        return []
 
 
 def default_context() -> FetchContext:
@@ -118,11 +151,14 @@ def refresh(
     on_start: Callable[[int], None] | None = None,
     wait: bool = False,
     trigger: str = "cli",
+    deliver_alerts: bool = True,
 ) -> RefreshSummary:
-    """Run one refresh; raises LockBusy when another run holds the lock and `wait` is False."""
+    """Run one refresh, then send pending alerts; raises LockBusy when another run holds the lock and `wait`
+    is False."""
     raw_store = raw_store or RawStore()
     with refresh_lock(engine, wait=wait):
         with session_scope(engine) as session:
+            interrupted = mark_interrupted_runs(session)
             sources = select_sources(session, company, source)
             specs = [SourceSpec(s.id, s.url, s.format, s.adapter, s.link_pattern, s.link_text_pattern)
                      for s in sources]
@@ -133,7 +169,7 @@ def refresh(
             session.flush()
             run_id = run.id
         assert run_id is not None
-        summary = RefreshSummary(run_id)
+        summary = RefreshSummary(run_id, interrupted_runs=interrupted)
         if on_start:
             on_start(len(specs))
         context = context or default_context()
@@ -162,4 +198,9 @@ def refresh(
                 run.counts = summary.counts
                 run.errors = [{"source_id": o.source_id, "reason": o.reason, "message": o.message}
                               for o in summary.outcomes if o.outcome == "failed"]
+    if deliver_alerts:
+        try:
+            summary.alerts = deliver_pending(engine)
+        except Exception as exc:  # alerts are a courtesy: a broken SMTP setting must not fail the refresh
+            summary.alerts_error = f"{type(exc).__name__}: {exc}"
     return summary

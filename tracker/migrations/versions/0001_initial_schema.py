@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:32:59.479739
+Create Date: 2026-11-28 12:44:30.584960
 """
 from collections.abc import Sequence
 
@@ -163,6 +163,8 @@ def upgrade() -> None:
     sa.Column('events', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('after_version_id', sa.Integer(), nullable=False),
+    sa.Column('after_change_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['commitment_id'], ['commitment.id'], ),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -253,10 +255,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subscription_id', sa.Integer(), nullable=False),
     sa.Column('event_key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('event', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('response', sa.Text(), nullable=True),
     sa.Column('created_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', tracker.models.UTCDateTime(), nullable=True),
     sa.Column('sent_at', tracker.models.UTCDateTime(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['alertsubscription.id'], ),
@@ -264,6 +269,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('subscription_id', 'event_key')
     )
     with op.batch_alter_table('alertdelivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alertdelivery_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_alertdelivery_subscription_id'), ['subscription_id'], unique=False)
 
     op.create_table('changeevent',
@@ -434,6 +440,7 @@ def downgrade() -> None:
     op.drop_table('changeevent')
     with op.batch_alter_table('alertdelivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alertdelivery_subscription_id'))
+        batch_op.drop_index(batch_op.f('ix_alertdelivery_next_attempt_at'))
 
     op.drop_table('alertdelivery')
     with op.batch_alter_table('loginsession', schema=None) as batch_op:
