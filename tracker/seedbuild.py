@@ -125,10 +125,13 @@ def add_missing_frameworks(session: Session, framework_id: str, as_of: date) -> 
     commitments = list(session.exec(select(m.Commitment.id).where(m.Commitment.framework_id == framework_id)))
     signatures = session.exec(select(m.Signature).where(m.Signature.framework_id == framework_id)).all()
     for signature in signatures:
-        sources = session.exec(select(m.Source.id).where(m.Source.company_id == signature.company_id,
-                                                         m.Source.kind == "framework")).all()
-        versions = session.exec(select(m.DocumentVersion).where(m.DocumentVersion.source_id.in_(sources))).all()
-        first = min((effective_date(v) for v in versions), default=None)
+        sources = session.exec(select(m.Source).where(m.Source.company_id == signature.company_id,
+                                                      m.Source.kind == "framework")).all()
+        versions = session.exec(select(m.DocumentVersion).where(
+            m.DocumentVersion.source_id.in_([s.id for s in sources]))).all()
+        known = [date.fromisoformat(k["published_on"]) for s in sources for k in s.known_versions
+                 if k.get("published_on")]  # versions the catalog knows of, archived copy or not
+        first = min([effective_date(v) for v in versions] + known, default=None)
         if first is not None and first <= signature.signed_on:
             continue
         reason = (f"No safety framework published as of {as_of.isoformat()}." if first is None
@@ -190,7 +193,8 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
                     key=lambda c: (c.source_id, c.new_version_id, c.new_start or -1, c.old_start or -1)):
         old, new = versions.get(c.old_version_id) if c.old_version_id else None, versions[c.new_version_id]
         rows["changes"].append({
-            "source_id": c.source_id, "old_text_sha256": old.text_sha256 if old else None,
+            "source_id": c.source_id, "old_source_id": old.source_id if old else None,
+            "old_text_sha256": old.text_sha256 if old else None,
             "new_text_sha256": new.text_sha256, "direction": c.direction, "reasons": c.reasons,
             "commitments": c.commitments, "old_quote": short_words(c.old_quote), "new_quote": short_words(c.new_quote),
             "old_section": c.old_section, "new_section": c.new_section, "old_start": c.old_start,
