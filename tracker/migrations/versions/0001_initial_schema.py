@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:44:33.712800
+Create Date: 2026-11-28 12:46:24.758761
 """
 from collections.abc import Sequence
 
@@ -358,6 +358,7 @@ def upgrade() -> None:
     sa.Column('upload_sha256', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('upload_content_type', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('upload_version_id', sa.Integer(), nullable=True),
+    sa.Column('evidence_fetches', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('decided_by', sa.Integer(), nullable=True),
     sa.Column('decided_at', tracker.models.UTCDateTime(), nullable=True),
