@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:46:24.758761
+Create Date: 2026-11-28 13:01:35.047713
 """
 from collections.abc import Sequence
 
