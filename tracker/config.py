@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     alert_timeout_seconds: float = Field(default=10.0, alias="TRACKER_ALERT_TIMEOUT", gt=0, le=300)
     public_url: str = Field(default="", alias="TRACKER_PUBLIC_URL")
 
+    # Sign-in through Streamlit's OpenID Connect (`st.login`, configured in .streamlit/secrets.toml [auth]):
+    # a signed-in e-mail that matches an active account's e-mail acts as that account. Local accounts still work.
+    oidc_login: bool = Field(default=False, alias="TRACKER_OIDC_LOGIN")
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

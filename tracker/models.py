@@ -331,6 +331,7 @@ class SelfReport(SQLModel, table=True):
     upload_sha256: str | None = None
     upload_content_type: str | None = None
     upload_version_id: int | None = Field(default=None, foreign_key="documentversion.id")
+    evidence_fetches: list[dict] = _json([])  # [{"url", "outcome", "reason", "message", "version_id", "at"}]
     status: str = "submitted"  # submitted | approved | rejected | changes_requested | withdrawn
     decided_by: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = _ts(default=None, nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:46:00.447907
+Create Date: 2026-11-28 13:05:41.537333
 """
 from collections.abc import Sequence
 
@@ -364,6 +364,7 @@ def upgrade() -> None:
     sa.Column('upload_sha256', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('upload_content_type', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('upload_version_id', sa.Integer(), nullable=True),
+    sa.Column('evidence_fetches', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('decided_by', sa.Integer(), nullable=True),
     sa.Column('decided_at', tracker.models.UTCDateTime(), nullable=True),
