@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     smtp_from: str = Field(default="tracker@localhost", alias="TRACKER_SMTP_FROM")
     smtp_starttls: bool = Field(default=False, alias="TRACKER_SMTP_STARTTLS")
     webhook_secret: str = Field(default="", alias="TRACKER_WEBHOOK_SECRET")
+    public_url: str = Field(default="http://localhost:8501", alias="TRACKER_PUBLIC_URL")
 
     @field_validator("database_url")
     @classmethod
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the app's address, starting with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("environment")
     @classmethod
