@@ -294,22 +294,29 @@ def _charts_html(stocktake: Stocktake) -> list[str]:
     bars.add_bar(name="not assessed", x=[c.not_assessed for c in commitments], y=labels, orientation="h",
                  marker_color="#cccccc")
     bars.update_layout(barmode="stack", title=f"Signatories at each level, as of {stocktake.as_of}",
-                       xaxis_title="signatories", yaxis={"autorange": "reversed"}, height=120 + 45 * len(labels),
-                       margin={"l": 10, "r": 10, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.15})
+                       xaxis={"title": "signatories", "dtick": 1}, yaxis={"autorange": "reversed", "automargin": True},
+                       height=180 + 45 * len(labels), margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                       legend={"orientation": "h", "y": -0.25, "yanchor": "top", "traceorder": "normal"})
 
     companies = [c.company for c in stocktake.companies]
     numbers = [c.commitment for c in commitments]
-    grid = {(r.company, r.commitment): r.level for r in stocktake.levels}
-    z = [[grid.get((company, number)) for number in numbers] for company in companies]
-    text = [["–" if v is None else str(v) for v in row] for row in z]
+    grid = {(r.company, r.commitment): r for r in stocktake.levels}
+    z = [[grid[(company, number)].level for number in numbers] for company in companies]
+    text = [["–" if grid[(company, number)].basis == "not assessed" else
+             "n/a" if grid[(company, number)].level is None else str(grid[(company, number)].level)
+             for number in numbers] for company in companies]
+    steps = []
+    for level in range(4):  # discrete colours: one band per level
+        steps += [[level / 4, _LEVEL_COLOURS[level]], [(level + 1) / 4, _LEVEL_COLOURS[level]]]
     heat = go.Figure(go.Heatmap(
-        z=z, x=numbers, y=companies, text=text, texttemplate="%{text}", zmin=0, zmax=3, hoverongaps=False,
-        colorscale=[[0, _LEVEL_COLOURS[0]], [1 / 3, _LEVEL_COLOURS[1]], [2 / 3, _LEVEL_COLOURS[2]],
-                    [1, _LEVEL_COLOURS[3]]],
-        colorbar={"title": "level", "tickvals": [0, 1, 2, 3]},
+        z=z, x=numbers, y=companies, text=text, texttemplate="%{text}", zmin=-0.5, zmax=3.5, hoverongaps=False,
+        colorscale=steps, colorbar={"title": "level", "tickvals": [0, 1, 2, 3],
+                                    "ticktext": ["0 none", "1 mentioned", "2 partial", "3 comprehensive"]},
     ))
-    heat.update_layout(title=f"Level per signatory and commitment, as of {stocktake.as_of} (– not assessed)",
-                       height=160 + 28 * max(1, len(companies)), yaxis={"autorange": "reversed"},
+    heat.update_layout(title=f"Level per signatory and commitment, as of {stocktake.as_of} "
+                             "(– not assessed, n/a not applicable)",
+                       height=160 + 28 * max(1, len(companies)),
+                       yaxis={"autorange": "reversed", "automargin": True}, xaxis={"type": "category"},
                        margin={"l": 10, "r": 10, "t": 50, "b": 40})
     config = {"displayModeBar": False, "responsive": True}
     first = bars.to_html(full_html=False, include_plotlyjs=True, config=config, div_id="chart-levels")
@@ -330,7 +337,7 @@ def stocktake_html(stocktake: Stocktake) -> str:
         kinds[row.kind] = kinds.get(row.kind, 0) + 1
     figures = [("signatories", meta["signatories"]), ("commitments", meta["commitments"]),
                ("weakened passages", kinds.get("weakened", 0)), ("strengthened", kinds.get("strengthened", 0)),
-               ("levels up", kinds.get("level_up", 0) + kinds.get("level_new", 0)),
+               ("levels up or new", kinds.get("level_up", 0) + kinds.get("level_new", 0)),
                ("levels down", kinds.get("level_down", 0)),
                ("new frameworks", kinds.get("new_framework", 0))]
     charts = _charts_html(stocktake) if stocktake.commitments and stocktake.companies else []
