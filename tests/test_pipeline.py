@@ -164,20 +164,20 @@ def test_refresh_versions_new_unchanged_and_failed_sources(engine, tmp_path):
         web.route("/gone", Reply(status=404))
         web.route("/flaky", Reply(status=500), Reply(body=page("<p>We will publish our safety framework.</p>")))
         point(session, {"anthropic-rsp": web.url("/good"), "openai-preparedness-framework": web.url("/gone"),
-                        "google-fsf": web.url("/flaky")})
+                        "google-frontier-safety-framework": web.url("/flaky")})
         store = RawStore(tmp_path / "raw")
         first = refresh(engine, context=ctx(), raw_store=store)
         by_source = {o.source_id: o for o in first.outcomes}
         assert by_source["anthropic-rsp"].outcome == "new_version"
         assert by_source["openai-preparedness-framework"].outcome == "failed"
         assert by_source["openai-preparedness-framework"].reason == "http_404"
-        assert by_source["google-fsf"].outcome == "new_version"  # 500 then success: retried
+        assert by_source["google-frontier-safety-framework"].outcome == "new_version"  # 500 then success: retried
 
         second = refresh(engine, context=ctx(), raw_store=store)
         by_source = {o.source_id: o for o in second.outcomes}
         assert by_source["anthropic-rsp"].outcome == "not_modified"  # ETag sent, 304 received
-        assert web.hits("/good")[-1].headers.get("If-None-Match") == '"a"'
-        assert by_source["google-fsf"].outcome == "unchanged"
+        assert web.hits("/good")[-1].headers.get("if-none-match") == '"a"'
+        assert by_source["google-frontier-safety-framework"].outcome == "unchanged"
 
         attempts = session.exec(select(m.FetchAttempt)).all()
         assert len(attempts) == 6

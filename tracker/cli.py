@@ -219,6 +219,23 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def _register_build_seed(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("build-seed", help="rebuild data/seed/ from a corpus folder with the pipeline")
+    parser.add_argument("--corpus", default=str(PROJECT_ROOT.parent / "shared" / "corpus"), help="folder of *.txt")
+    parser.add_argument("--out", default=str(PROJECT_ROOT / "data" / "seed"), help="where to write the seed")
+    parser.add_argument("--as-of", type=_parse_date, help="the date the seed speaks for (default today)")
+    parser.set_defaults(handler=cmd_build_seed)
+
+
+def cmd_build_seed(args: argparse.Namespace) -> int:
+    from tracker.seedbuild import build_seed
+
+    manifest = build_seed(Path(args.corpus), Path(args.out), as_of=args.as_of)
+    _print_json(manifest)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

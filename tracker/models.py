@@ -145,6 +145,7 @@ class Source(SQLModel, table=True):
     known_versions: list[dict] = _json([])
     active: bool = True
     fetchable: bool = True  # False: behind a form or login; versions only come from imports
+    supersedes: str | None = None  # id of the source this one renamed or replaced (versions are compared across)
     etag: str | None = None  # validators of the last successful fetch, for conditional requests
     last_modified: str | None = None
 

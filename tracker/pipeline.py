@@ -51,6 +51,25 @@ def _versions_in_order(session: Session, source_id: str) -> list[m.DocumentVersi
     return sorted(versions, key=lambda v: (effective_date(v), v.fetched_at, v.id or 0))
 
 
+def lineage(session: Session, source: m.Source) -> list[str]:
+    """The source and the ones it superseded (a renamed framework is still the same commitment document)."""
+    chain, current = [source.id], source
+    while current.supersedes and current.supersedes not in chain:
+        current = session.get(m.Source, current.supersedes)
+        if current is None:
+            break
+        chain.append(current.id)
+    successors = session.exec(select(m.Source).where(m.Source.supersedes == source.id)).all()
+    return chain + [s.id for s in successors if s.id not in chain]
+
+
+def versions_in_lineage(session: Session, source: m.Source) -> list[m.DocumentVersion]:
+    """Versions of a document across renames, oldest first: what change analysis compares in sequence."""
+    versions = list(session.exec(select(m.DocumentVersion).where(
+        m.DocumentVersion.source_id.in_(lineage(session, source)))))
+    return sorted(versions, key=lambda v: (effective_date(v), v.fetched_at, v.id or 0))
+
+
 def _known_version(source: m.Source, published_on: date | None) -> dict | None:
     if published_on is None:
         return None
@@ -98,12 +117,13 @@ def ingest_capture(
     session.add(version)
     session.flush()
     result = IngestResult("new_version", version)
-    ordered = _versions_in_order(session, source.id)
+    ordered = versions_in_lineage(session, source)
     index = [v.id for v in ordered].index(version.id)
     previous = ordered[index - 1] if index > 0 else None
     following = ordered[index + 1] if index + 1 < len(ordered) else None
     version.previous_version_id = previous.id if previous else None
-    if previous is not None and previous.version_label and previous.version_label == version.version_label:
+    if (previous is not None and previous.source_id == source.id and previous.version_label
+            and previous.version_label == version.version_label):
         version.silent_reupload = True
         result.notes.append(f"text changed but the stated version '{version.version_label}' did not")
     map_version(session, version, source)
@@ -112,7 +132,8 @@ def ingest_capture(
     if following is not None:  # a backfilled version sits between two others: re-compare the later pair
         following.previous_version_id = version.id
         session.exec(sa.delete(m.ChangeEvent).where(m.ChangeEvent.new_version_id == following.id))
-        result.changes += compare_versions(session, version, following, source)
+        following_source = session.get(m.Source, following.source_id) or source
+        result.changes += compare_versions(session, version, following, following_source)
     result.assessments = derive_assessments(session, source.company_id)
     return result
 
