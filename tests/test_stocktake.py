@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -10,6 +11,8 @@ from sqlmodel import Session
 from tests.stocktake_scenario import AS_OF, FRAMEWORK, HOSTILE_QUOTE, SINCE, build
 from tracker.errors import NotFoundError, ValidationError
 from tracker.stocktake import TABLES, build_stocktake, column_docs
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "stocktake.py"
 
 
 @pytest.fixture
@@ -144,3 +147,51 @@ def test_empty_framework_gives_empty_tables(schema_engine):
     assert [c.not_assessed for c in stocktake.commitments] == [3, 3, 3]
     assert stocktake.changes and {c.kind for c in stocktake.changes} == {"deadline_missed"}
     assert all(r.evidence_quote == "" and r.level is None for r in stocktake.levels)
+
+
+def test_stocktake_page_shows_the_numbers_and_offers_downloads(world, use_database):
+    from streamlit.testing.v1 import AppTest
+
+    session, _ = world
+    use_database(session.get_bind())
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.query_params.update({"framework": FRAMEWORK, "as_of": AS_OF.isoformat(), "since": SINCE.isoformat()})
+    app.run()
+    assert not app.exception, app.exception
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics == {"Signatories": "3", "Weakened passages": "1", "Strengthened passages": "1",
+                       "Levels up or new": "3", "Levels down": "1"}
+    assert any("met by 1 of 3 signatories held to it; 1 late, 1 missed" in m.value for m in app.markdown)
+    assert len(app.get("download_button")) == 4
+    commitments = app.dataframe[0].value
+    assert list(commitments["level_3"]) == [1, 0, 0] and list(commitments["not_assessed"]) == [1, 1, 1]
+    assert app.query_params["since"] == [SINCE.isoformat()] or app.query_params["since"] == SINCE.isoformat()
+
+
+def test_stocktake_page_explains_a_bad_date_range(world, use_database):
+    from streamlit.testing.v1 import AppTest
+
+    session, _ = world
+    use_database(session.get_bind())
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.query_params.update({"framework": FRAMEWORK, "as_of": "2025-01-01", "since": "2025-02-10"})
+    app.run()
+    assert not app.exception
+    assert "must not be after" in app.error[0].value
+
+
+def test_shipped_data_adds_up(seeded_engine):
+    """On the shipped catalog and seed: the counts add up, and every positive level is cited."""
+    with Session(seeded_engine) as session:
+        stocktake = build_stocktake(session, "seoul-2024", date(2026, 9, 1), date(2025, 2, 10))
+    assert [c.commitment for c in stocktake.commitments] == ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
+    for row in stocktake.commitments:
+        total = row.level_0 + row.level_1 + row.level_2 + row.level_3 + row.not_applicable + row.not_assessed
+        assert total == row.signatories == len(stocktake.companies)
+    for row in stocktake.levels:
+        if row.level:
+            assert row.evidence_quote and row.source_url.startswith("http") and len(row.text_sha256) == 64, row
+    assert len(stocktake.deadlines) == len(stocktake.companies)  # Seoul has one deadline: Paris
+    assert {c.kind for c in stocktake.changes} <= {"new_framework", "new_version", "weakened", "strengthened",
+                                                   "removed", "level_up", "level_down", "level_new",
+                                                   "deadline_met", "deadline_missed"}

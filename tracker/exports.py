@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
 from tracker import models as m
@@ -506,6 +507,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "corpus_prefix": "File-name prefix of archived copies", "notes": "Editorial notes",
         "known_versions": "JSON list of versions known from the catalog", "active": "Still watched",
         "fetchable": "False when behind a form or login (versions come from imports)",
+        "supersedes": "Id of the source this one renamed or replaced (versions are compared across)",
         "etag": "HTTP ETag of the last successful fetch", "last_modified": "HTTP Last-Modified of that fetch",
     },
     "refreshrun": {
@@ -587,7 +589,7 @@ def data_dictionary(row_counts: dict[str, int] | None = None) -> dict:
         for column in table.columns:
             foreign = next(iter(column.foreign_keys), None)
             columns.append({
-                "name": column.name, "type": str(column.type.compile(dialect=sa.dialects.sqlite.dialect())),
+                "name": column.name, "type": str(column.type.compile(dialect=sqlite.dialect())),
                 "nullable": bool(column.nullable), "primary_key": bool(column.primary_key),
                 "references": foreign.target_fullname if foreign else None,
                 "description": column_description(table.name, column.name),

@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 from tracker import models as m
 from tracker.config import get_settings
 from tracker.errors import NotFoundError, ValidationError
+from tracker.stocktake import FLAGGED_DIRECTIONS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-FLAGGED_DIRECTIONS = ("weakened", "strengthened", "removed")
 TAG_DATE = "2024"  # the year the tag authority minted these ids; never change it, or every id changes
 DEFAULT_LIMIT = 200
 

@@ -27,8 +27,9 @@ from tracker.pipeline import effective_date
 from tracker.queries import framework_commitments, published_frameworks_by
 
 PARIS_SUMMIT = date(2025, 2, 10)
-# Change directions worth a reader's attention; "reworded" is kept in the database but is noise here.
-NOTABLE_DIRECTIONS = ("weakened", "strengthened", "added", "removed")
+# Change directions flagged to readers (stocktake and feeds). "added" and "reworded" stay in the database and
+# on the Changes page but are mostly new or re-split text; a removed commitment passage is the strongest weakening.
+FLAGGED_DIRECTIONS = ("weakened", "strengthened", "removed")
 
 
 # Each column carries its description (metadata 'doc'), so the documentation lives next to the column.
@@ -140,7 +141,7 @@ class DocumentRow:
 
 @dataclass
 class ChangeRow:
-    kind: str = field(metadata={"doc": "new_framework, new_version, weakened, strengthened, added, removed,"
+    kind: str = field(metadata={"doc": "new_framework, new_version, weakened, strengthened, removed,"
                                        " level_up, level_down, level_new, deadline_missed or deadline_met"})
     date: date = field(metadata={"doc": "Effective date of the event (publication date, else retrieval "
                                         "date; valid_from for levels; the due date for deadlines)"})
@@ -474,11 +475,11 @@ def _change_rows(
             change_id=None, assessment_id=None,
         ))
 
-    # Weakened and strengthened passages (and added/removed ones) recorded by the change analysis.
+    # Weakened, strengthened and removed commitment passages recorded by the change analysis.
     by_id = {v.id: v for v in versions}
     if sources:
         events = session.exec(select(m.ChangeEvent).where(
-            m.ChangeEvent.source_id.in_(list(sources)), m.ChangeEvent.direction.in_(NOTABLE_DIRECTIONS),
+            m.ChangeEvent.source_id.in_(list(sources)), m.ChangeEvent.direction.in_(FLAGGED_DIRECTIONS),
             m.ChangeEvent.new_version_id.in_(list(by_id) or [-1]),
         ).order_by(m.ChangeEvent.id))
     else:
