@@ -165,10 +165,10 @@ def _register_import_corpus(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import_corpus(args: argparse.Namespace) -> int:
     from tracker.db import session_scope
-    from tracker.pipeline import corpus_source, import_file
+    from tracker.pipeline import corpus_files, corpus_source, import_file
 
     folder = Path(args.folder)
-    files = sorted(folder.glob("*.txt"))
+    files = corpus_files(folder)
     if not files:
         raise ValidationError(f"{folder}: no *.txt files to import")
     for path in files:

@@ -23,7 +23,7 @@ from tracker import models as m
 from tracker.bootstrap import initialize
 from tracker.config import get_settings
 from tracker.errors import CatalogError, ValidationError
-from tracker.pipeline import corpus_source, effective_date, import_file
+from tracker.pipeline import corpus_files, corpus_source, effective_date, import_file
 from tracker.rawstore import RawStore
 from tracker.yamlfile import fail_at, load_model
 
@@ -212,7 +212,7 @@ def build_seed(corpus_dir: Path, out_dir: Path, *, data_dir: Path | None = None,
     """Run the whole pipeline on a corpus folder in a scratch database and write `out_dir`."""
     data_dir = data_dir or get_settings().catalog_dir
     as_of = as_of or date.today()
-    files = sorted(corpus_dir.glob("*.txt"))
+    files = corpus_files(corpus_dir)
     if not files:
         raise ValidationError(f"{corpus_dir}: no *.txt files; pass the folder of archived framework texts")
     with tempfile.TemporaryDirectory(prefix="seedbuild-") as scratch:
