@@ -236,8 +236,8 @@ def test_html_report_renders_offline_in_chromium(stocktake, tmp_path):
             page.wait_for_selector("#chart-grid .main-svg", timeout=20_000)
             assert page.locator(".js-plotly-plot").count() == 2
             assert page.locator("h1").inner_text() == "Stocktake: Test Frontier Commitments"
-            assert HOSTILE_QUOTE in page.locator("#levels + p + table").inner_text()
-            assert "Gamma <Corp>" in page.locator("#companies + p + table").inner_text()
+            assert HOSTILE_QUOTE in page.locator("#levels + p + .wide table").inner_text()
+            assert "Gamma <Corp>" in page.locator("#companies + p + .wide table").inner_text()
             page.screenshot(path=str(screenshots / "stocktake_report.png"), full_page=True)
             page.emulate_media(media="print")
             page.screenshot(path=str(screenshots / "stocktake_report_print.png"))

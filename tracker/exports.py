@@ -240,14 +240,14 @@ th, td { border: 1px solid #bbb; padding: .25rem .4rem; vertical-align: top; tex
 th { background: #eee; } td.num { text-align: right; } .quote { font-style: italic; max-width: 32rem; }
 .hash { font-family: monospace; font-size: .7rem; word-break: break-all; }
 .chart { page-break-inside: avoid; break-inside: avoid; }
-.licence { font-size: .8rem; color: #333; }
+.licence { font-size: .8rem; color: #333; } .wide { overflow-x: auto; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
   h2 { break-before: page; page-break-before: always; }
   h2.first { break-before: auto; page-break-before: auto; }
   tr, .figure { break-inside: avoid; page-break-inside: avoid; }
-  thead { display: table-header-group; }
+  thead { display: table-header-group; } .wide { overflow: visible; }
   a { color: inherit; text-decoration: none; }
   .modebar-container { display: none !important; }
 }
@@ -278,7 +278,8 @@ def _table_html(rows: list[dict], columns: dict[str, str], *, numeric: Iterable[
             else:
                 cells.append(f"<td{css}>{_e(value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            "</div>")
 
 
 def _charts_html(stocktake: Stocktake) -> list[str]:
@@ -369,7 +370,7 @@ def stocktake_html(stocktake: Stocktake) -> str:
                                                             "old_quote", "new_quote", "source_url"]),
         ("deadlines", "Deadlines", ["label", "due", "company", "signed_on", "first_published_on", "status"]),
         ("levels", "Levels and their citations", ["company", "commitment", "level_label", "basis", "valid_from",
-                                                  "moved", "evidence_quote", "evidence_section", "source_url",
+                                                  "moved", "evidence_quote", "quote_from", "evidence_section", "source_url",
                                                   "retrieved_at", "text_sha256"]),
     ]
     numeric = {"signatories", "level_0", "level_1", "level_2", "level_3", "not_applicable", "not_assessed",

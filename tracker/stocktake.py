@@ -13,6 +13,7 @@ hash of the document version it rests on, so a reader can check it against the p
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
@@ -27,6 +28,8 @@ from tracker.pipeline import effective_date
 from tracker.queries import framework_commitments, published_frameworks_by
 
 PARIS_SUMMIT = date(2025, 2, 10)
+# Reviewers quote the passage they relied on at the end of their rationale: ... Quote: "...".
+RATIONALE_QUOTE = re.compile(r'Quote:\s*"(.+)"\s*$', re.DOTALL)
 # Change directions flagged to readers (stocktake and feeds). "added" and "reworded" stay in the database and
 # on the Changes page but are mostly new or re-split text; a removed commitment passage is the strongest weakening.
 FLAGGED_DIRECTIONS = ("weakened", "strengthened", "removed")
@@ -60,6 +63,10 @@ class LevelRow:
     rationale: str = field(metadata={"doc": "Why this level: the assessor's or the mapping's reasons"})
     evidence_quote: str = field(metadata={"doc": "Short quote from the document supporting the level "
                                                  "(publisher's text)"})
+    quote_from: str = field(metadata={"doc": "Where the quote comes from: 'evidence' (a passage of the cited "
+                                             "version), 'rationale' (quoted by the reviewer from the cited "
+                                             "version) or 'newest evidence' (the company's newest passage on "
+                                             "this commitment, for levels that cite no version)"})
     evidence_section: str = field(metadata={"doc": "Section heading the quote is under"})
     evidence_page: int | None = field(metadata={"doc": "Page of the quote, for PDFs"})
     source_id: str = field(metadata={"doc": "Id of the watched source the document version came from"})
@@ -312,8 +319,8 @@ def _level_rows(
     companies: list[m.Company], commitments: list[m.Commitment], now: dict, then: dict,
     versions: dict[int, m.DocumentVersion], sources: dict[str, m.Source], evidence: dict,
 ) -> list[LevelRow]:
-    # A level without a version of its own (e.g. a reviewer's) is cited with the newest version that has
-    # evidence for the same company and commitment.
+    # The quote a level rests on: a passage of its own version; else the passage a reviewer quoted; else, for a
+    # level that cites no version, the newest passage of the company on the same commitment.
     newest_with_evidence: dict[tuple[str, str], m.Evidence] = {}
     for (version_id, commitment_id), row in evidence.items():
         version = versions[version_id]
@@ -327,11 +334,16 @@ def _level_rows(
             current = now.get((company.id, commitment.id))
             before = then.get((company.id, commitment.id))
             version = versions.get(current.version_id) if current and current.version_id else None
-            quote = evidence.get((version.id, commitment.id)) if version else None
-            if quote is None and current is not None:
-                quote = newest_with_evidence.get((company.id, commitment.id))
-                if quote is not None and version is None:
-                    version = versions[quote.version_id]
+            quote, quote_text, quote_from = None, "", ""
+            if version is not None and (version.id, commitment.id) in evidence:
+                quote = evidence[(version.id, commitment.id)]
+                quote_text, quote_from = quote.quote, "evidence"
+            elif current is not None and (found := RATIONALE_QUOTE.search(current.rationale or "")):
+                quote_text, quote_from = found.group(1), "rationale"
+            elif current is not None and (company.id, commitment.id) in newest_with_evidence:
+                quote = newest_with_evidence[(company.id, commitment.id)]
+                quote_text, quote_from = quote.quote, "newest evidence"
+                version = version or versions[quote.version_id]
             rows.append(LevelRow(
                 company_id=company.id, company=company.name, commitment_id=commitment.id,
                 commitment=commitment.number, title=commitment.title,
@@ -343,7 +355,8 @@ def _level_rows(
                 assessment_id=current.id if current else None,
                 confidence=current.confidence if current else None,
                 rationale=current.rationale if current else "",
-                evidence_quote=quote.quote if quote else "", evidence_section=(quote.section or "") if quote else "",
+                evidence_quote=quote_text, quote_from=quote_from,
+                evidence_section=(quote.section or "") if quote else "",
                 evidence_page=quote.page if quote else None,
                 source_id=version.source_id if version else "", source_url=version.url if version else "",
                 version_id=version.id if version else None,
