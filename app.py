@@ -27,6 +27,7 @@ except TrackerError as exc:
 PAGES = {
     "Tracker": [
         st.Page("pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
+        st.Page("pages/stocktake.py", title="Stocktake", icon="📊", url_path="stocktake"),
     ],
 }
 

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     # Sign-in through Streamlit's OpenID Connect (`st.login`, configured in .streamlit/secrets.toml [auth]):
     # a signed-in e-mail that matches an active account's e-mail acts as that account. Local accounts still work.
     oidc_login: bool = Field(default=False, alias="TRACKER_OIDC_LOGIN")
+    public_url: str = Field(default="http://localhost:8501", alias="TRACKER_PUBLIC_URL")
 
     @field_validator("database_url")
     @classmethod
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the app's address, starting with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("environment")
     @classmethod
