@@ -62,7 +62,7 @@ def test_secrets_never_appear_in_error_messages(monkeypatch):
     with pytest.raises(TrackerError) as caught:
         load_settings()
     message = str(caught.value)
-    assert "TRACKER_PUBLIC_URL" in message and "absolute http(s) URL" in message
+    assert "TRACKER_PUBLIC_URL" in message and "http:// or https://" in message
     assert "TRACKER_SMTP_PORT" in message
     assert "hunter2" not in message
 

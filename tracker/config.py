@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(default=5, alias="TRACKER_ALERT_MAX_ATTEMPTS", ge=1, le=50)
     alert_retry_seconds: int = Field(default=300, alias="TRACKER_ALERT_RETRY_SECONDS", ge=0)
     alert_timeout_seconds: float = Field(default=10.0, alias="TRACKER_ALERT_TIMEOUT", gt=0, le=300)
-    public_url: str = Field(default="", alias="TRACKER_PUBLIC_URL")
 
     # Sign-in through Streamlit's OpenID Connect (`st.login`, configured in .streamlit/secrets.toml [auth]):
     # a signed-in e-mail that matches an active account's e-mail acts as that account. Local accounts still work.
@@ -83,14 +82,6 @@ class Settings(BaseSettings):
         if value not in {"development", "production", "test"}:
             raise ValueError("must be one of development, production, test")
         return value
-
-    @field_validator("public_url")
-    @classmethod
-    def _absolute_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
-            raise ValueError("must be an absolute http(s) URL such as https://tracker.example.org")
-        return value.rstrip("/")
 
     @field_validator("smtp_from")
     @classmethod
