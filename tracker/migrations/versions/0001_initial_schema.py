@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:05:41.537333
+Create Date: 2026-11-28 13:15:02.619093
 """
 from collections.abc import Sequence
 
