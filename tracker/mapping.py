@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from tracker.errors import CatalogError, NotFoundError
-from tracker.language import commitment_strength, is_commitment, modal_profile
+from tracker.language import commitment_strength, is_commitment
 from tracker.passages import SENTENCE_END, Passage, split_passages
 
 METHOD_VERSION = "tfidf-rubric-2"
@@ -46,8 +46,6 @@ CLASSIFY_FLOOR = 0.15  # commitments scoring below this are not returned by clas
 EVIDENCE_FLOOR = 0.3  # a passage must score this on an indicator to be listed as evidence
 MENTION_FLOOR = 0.2  # best passage score at which a commitment counts as mentioned (level 1)
 INDICATOR_MET = 0.4  # best passage score at which an indicator counts as addressed
-HEDGE_PENALTY = 0.0  # share of a score lost when the passage hedges ("where appropriate", "commercially practicable")
-HEDGED_STRENGTH = 1.0  # modal strength (tracker.language scale 0..3) at or below which wording is a hedge
 EVIDENCE_PER_INDICATOR = 3
 SHORT_PASSAGE_WORDS = 8  # passages with fewer content words get proportionally less TF-IDF similarity
 QUOTE_MAX_CHARS = 420  # longer passages are quoted by their best one or two sentences
@@ -289,9 +287,7 @@ class _Scorer:
             cosine = np.minimum(1.0, (self.queries @ vector) / COSINE_FULL)
             relevance = CUE_WEIGHT * cue_scores + (1.0 - CUE_WEIGHT) * cosine
             strength = commitment_strength(text)
-            # Hedged wording ("where appropriate", "may") addresses an element without firmly committing to it.
-            hedged = 0.0 < modal_profile(text).weakest <= HEDGED_STRENGTH
-            scores[row] = relevance * ((1.0 - COMMITS_BONUS) + COMMITS_BONUS * strength) * (1.0 - HEDGE_PENALTY * hedged)
+            scores[row] = relevance * ((1.0 - COMMITS_BONUS) + COMMITS_BONUS * strength)
             commits.append(is_commitment(text))
         return scores, commits
 
