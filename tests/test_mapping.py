@@ -17,7 +17,14 @@ from tracker.mapping import (
     load_rubric,
     map_document,
 )
-from tracker.mapping_eval import evaluate_classification, read_labelled
+from tracker.mapping_eval import (
+    DEVELOPMENT,
+    HELD_OUT,
+    evaluate_classification,
+    evaluate_levels,
+    read_labelled,
+    split_of,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 OWN_CASES = Path(__file__).resolve().parent / "data" / "mapping_cases.jsonl"
@@ -342,3 +349,163 @@ def test_real_frameworks_map_with_valid_evidence() -> None:
         for result in mapping.commitments:
             for item in result.evidence:
                 assert fold(item.quote) in fold(text[item.start : item.end]), (path.name, item)
+
+
+# --------------------------------------------------------------------------------------------- wordings fixed in v2
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator"),
+    [
+        ("If a model reaches the critical threshold and risks cannot be mitigated, development must be paused "
+         "until the safeguards are ready.", "seoul-2024/IV#halt"),
+        ("Until we have specified safeguards that would meet a Critical standard, we will halt further development.",
+         "seoul-2024/IV#halt"),
+        ("If a model is assessed to have reached the critical risk threshold, we will stop development.",
+         "seoul-2024/IV#halt"),
+        ("We will routinely test models to determine whether their capabilities fall sufficiently far below the "
+         "capability thresholds.", "seoul-2024/II#breach_monitoring"),
+        ("Indicative thresholds on our scalable evaluations tell us when a model is approaching a capability "
+         "threshold.", "seoul-2024/II#breach_monitoring"),
+        ("Release decisions are made by the Executive Officers on the recommendation of the Chief Scientist.",
+         "seoul-2024/VI#roles"),
+        ("Evaluations and mitigations will be audited by qualified, independent third parties.",
+         "seoul-2024/VIII#adherence_verification"),
+        ("We will publish a Risk Report every six months describing our evaluations and mitigations.",
+         "seoul-2024/VII#public_reporting"),
+    ],
+)
+def test_reviewers_wordings_meet_their_indicator(text: str, indicator: str) -> None:
+    commitment = indicator.split("#")[0]
+    assert indicator in map_document(f"## Policy\n\n{text}\n", SEOUL).commitment(commitment).indicators_met
+
+
+def test_mitigations_without_thresholds_stay_below_comprehensive() -> None:
+    mitigations = ("We will implement deployment safeguards such as refusal training, misuse classifiers and account "
+                   "bans, and security controls that protect unreleased model weights against exfiltration and "
+                   "insider threats, to keep risks at an acceptable level.")
+    without = map_document(f"## Mitigations\n\n{mitigations}\n", SEOUL)
+    with_thresholds = map_document(f"## Thresholds\n\n{PARAGRAPHS['II']}\n\n## Mitigations\n\n{mitigations}\n",
+                                   SEOUL)
+    assert "seoul-2024/II#thresholds" not in {i for c in without.commitments for i in c.indicators_met}
+    assert without.commitment("seoul-2024/III").level == 2
+    assert with_thresholds.commitment("seoul-2024/III").level == 3
+
+
+def test_level3_requires_must_name_an_indicator_of_another_commitment(tmp_path: Path) -> None:
+    body = ("framework: demo\ncommitments:\n  - id: demo/I\n    level3_requires: [demo/II#nope]\n    indicators:\n"
+            + GOOD_INDICATOR)
+    (tmp_path / "demo.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"level3_requires\[0\]"):
+        load_rubric("demo", tmp_path)
+
+
+# --------------------------------------------------------------------------------------------- eval levels
+
+NOTHING = "## About us\n\nOur cafeteria serves lunch at noon and the car park opens at seven.\n"
+
+
+def _sources(tmp_path: Path) -> Path:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "amazon.yaml").write_text(
+        "company: amazon\nsources:\n"
+        "  - {id: amz-old, title: Old, kind: framework, format: pdf, url: 'https://example.org/old.pdf',\n"
+        "     frameworks: [seoul-2024], corpus_prefix: amz_old_}\n"
+        "  - {id: amz-companion, title: Companion, kind: companion, format: pdf, url: 'https://example.org/c.pdf',\n"
+        "     frameworks: [seoul-2024], corpus_prefix: amz_companion_}\n"
+        "  - {id: amz-new, title: New, kind: framework, format: pdf, url: 'https://example.org/new.pdf',\n"
+        "     frameworks: [seoul-2024], corpus_prefix: amz_new_, supersedes: amz-old}\n", encoding="utf-8")
+    (folder / "acme.yaml").write_text(
+        "company: acme\nsources:\n"
+        "  - {id: acme-fw, title: Framework, kind: framework, format: pdf, url: 'https://example.org/a.pdf',\n"
+        "     frameworks: [seoul-2024], corpus_prefix: acme_fw_}\n", encoding="utf-8")
+    return folder
+
+
+def _review_file(folder: Path, company: str, rows: list[tuple[str, int, str, str]]) -> None:
+    folder.mkdir(exist_ok=True)
+    lines = [f"company: {company}", "reviewer: test", "reviewed_on: 2026-01-01", "reviews:"]
+    for commitment, level, valid_from, source in rows:
+        lines += [f"  - commitment: seoul-2024/{commitment}", f"    level: {level}", f"    valid_from: {valid_from}",
+                  f"    source: {source}", "    rationale: synthetic review for the test"]
+    (folder / f"{company}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_development_and_held_out_halves_are_fixed_by_company() -> None:
+    assert split_of("amazon") == DEVELOPMENT and split_of("openai") == DEVELOPMENT
+    assert split_of("anthropic") == HELD_OUT and split_of("a-company-added-later") == HELD_OUT
+
+
+def test_eval_levels_compares_the_best_level_of_documents_in_force(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    framework, _ = synthetic_framework()
+    (corpus / "amz_old_v1_2025-01-01.txt").write_text(NOTHING, encoding="utf-8")
+    (corpus / "amz_companion_v1_2025-06-01.txt").write_text(framework, encoding="utf-8")
+    (corpus / "amz_new_v1_2025-09-01.txt").write_text(NOTHING, encoding="utf-8")
+    (corpus / "acme_fw_v1_2025-03-01.txt").write_text(NOTHING, encoding="utf-8")
+    (corpus / "unrelated_2025-03-01.txt").write_text(framework, encoding="utf-8")
+    reviews = tmp_path / "reviews"
+    ii_level = map_document(framework, SEOUL).commitment("seoul-2024/II").level
+    assert ii_level >= 2
+    _review_file(reviews, "amazon", [
+        ("II", 0, "2025-01-01", "amz-old"),       # only the empty old document: mapped 0, exact
+        ("II", ii_level, "2025-06-01", "amz-old"),  # old + companion in force: the companion's level counts
+        ("II", 0, "2025-09-01", "amz-new"),       # old replaced by new; companion still in force
+        ("II", 1, "2024-01-01", "amz-old"),       # nothing in the corpus yet: skipped
+    ])
+    _review_file(reviews, "acme", [("I", 0, "2025-03-01", "acme-fw"), ("II", 1, "2025-03-01", "acme-fw"),
+                                   ("III", 3, "2025-03-01", "acme-fw")])
+    report = evaluate_levels(corpus, reviews, _sources(tmp_path))
+    rows = {(r["company"], r["valid_from"], r["commitment"]): r for r in report["rows"]}
+    assert rows[("amazon", "2025-01-01", "seoul-2024/II")]["documents"] == ["amz_old_v1_2025-01-01.txt"]
+    assert rows[("amazon", "2025-06-01", "seoul-2024/II")]["mapped"] == ii_level
+    assert rows[("amazon", "2025-09-01", "seoul-2024/II")]["documents"] == [
+        "amz_companion_v1_2025-06-01.txt", "amz_new_v1_2025-09-01.txt"]
+    assert rows[("amazon", "2025-09-01", "seoul-2024/II")]["mapped"] == ii_level
+    assert [(s["company"], s["valid_from"]) for s in report["skipped"]] == [("amazon", "2024-01-01")]
+    development, held_out = report["development"], report["held_out"]
+    assert development["n"] == 3 and development["exact"] == pytest.approx(2 / 3, abs=1e-3)
+    assert development["mae"] == pytest.approx(ii_level / 3, abs=1e-3)
+    # acme (held out) has one empty document: mapped 0 against reviewed 0, 1 and 3.
+    assert held_out == {**held_out, "n": 3, "exact": pytest.approx(1 / 3, abs=1e-3),
+                        "within_one": pytest.approx(2 / 3, abs=1e-3), "mae": pytest.approx(4 / 3, abs=1e-3),
+                        "bias": pytest.approx(-4 / 3, abs=1e-3)}
+    assert held_out["confusion"]["3"]["0"] == 1 and held_out["confusion"]["1"]["0"] == 1
+    assert held_out["per_commitment"]["seoul-2024/III"] == {"n": 1, "exact": 0.0, "mae": 3.0, "bias": -3.0}
+    assert report["all"]["n"] == 6
+
+
+def test_cli_eval_levels_saves_json_and_prints_both_halves(tmp_path: Path, monkeypatch, capsys) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "anthropic_rsp_v9_2025-01-01.txt").write_text(NOTHING, encoding="utf-8")
+    (corpus / "amazon_frontier-model-safety-framework_v9_2025-01-01.txt").write_text(NOTHING, encoding="utf-8")
+    reviews = tmp_path / "reviews"
+    _review_file(reviews, "anthropic", [("I", 0, "2025-01-01", "anthropic-rsp")])
+    _review_file(reviews, "amazon", [("I", 1, "2025-01-01", "amazon-frontier-model-safety-framework")])
+    save = tmp_path / "metrics" / "levels.json"
+    code, out, _ = run_cli(monkeypatch, capsys, ["eval", "levels", "--corpus", str(corpus), "--reviews", str(reviews),
+                                                 "--json", "--save", str(save)])
+    assert code == 0
+    report = json.loads(out)
+    assert json.loads(save.read_text(encoding="utf-8")) == report
+    assert report["method"] == METHOD_VERSION
+    assert report["held_out"]["exact"] == 1.0 and report["development"]["exact"] == 0.0
+    code, out, _ = run_cli(monkeypatch, capsys, ["eval", "levels", "--corpus", str(corpus), "--reviews", str(reviews)])
+    assert code == 0 and "held_out" in out and "within_one" in out
+
+
+def test_cli_eval_levels_without_corpus_says_what_to_pass(tmp_path: Path, monkeypatch, capsys) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, ["eval", "levels", "--corpus", str(tmp_path / "missing")])
+    assert code == 2 and "--corpus" in err
+
+
+def test_reviewed_levels_agreement_on_real_frameworks() -> None:
+    corpus = SHARED / "corpus"
+    if not corpus.is_dir():
+        pytest.skip("../shared/corpus is not available")
+    report = evaluate_levels(corpus)
+    assert report["all"]["n"] >= 150
+    assert report["held_out"]["exact"] >= 0.6 and report["held_out"]["within_one"] >= 0.95

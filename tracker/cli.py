@@ -796,3 +796,34 @@ def cmd_feed(args: argparse.Namespace) -> int:
                               limit=args.limit)
     print(f"wrote {len(written)} feed(s): {written[0]}" + (" ..." if len(written) > 1 else ""))
     return 0
+
+
+# ------------------------------------------------------------------------------------- level agreement
+
+DEFAULT_CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "corpus"
+
+
+def _eval_levels(args: argparse.Namespace) -> int:
+    from tracker.mapping_eval import evaluate_levels, format_levels_report
+
+    report = evaluate_levels(Path(args.corpus), Path(args.reviews) if args.reviews else None)
+    report["corpus"] = Path(args.corpus).name
+    if args.save:
+        out = Path(args.save)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(format_levels_report(report) + "\n")
+    return 0
+
+
+@eval_task
+def _register_eval_levels(tasks: argparse._SubParsersAction) -> None:
+    p = tasks.add_parser("levels", help="agreement of mapped document levels with the reviewed levels")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS_DIR), help=f"folder of *.txt (default {DEFAULT_CORPUS_DIR})")
+    p.add_argument("--reviews", help="folder of review *.yaml (default data/reviews)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--save", help="also write the JSON report to this path (e.g. data/metrics/levels.json)")
+    p.set_defaults(handler=_eval_levels)

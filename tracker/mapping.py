@@ -31,19 +31,21 @@ from tracker.errors import CatalogError, NotFoundError
 from tracker.language import commitment_strength, is_commitment
 from tracker.passages import SENTENCE_END, Passage, split_passages
 
-METHOD_VERSION = "tfidf-rubric-1"
+METHOD_VERSION = "tfidf-rubric-2"
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "rubrics"
 
 # Scoring constants (0..1 scale). Chosen on the expert passages and our own cases; see data/methodology/mapping.md.
 CUE_WEIGHT = 0.5  # share of the cue signal in an indicator score; the rest is TF-IDF similarity
 COSINE_FULL = 0.2  # cosine similarity that counts as a full match (rubric queries are short, so cosines are low)
-SINGLE_WORD_CUE = 0.3  # evidence added by one matched single-word cue; multi-word cues add 0.5
+SINGLE_WORD_CUE = 0.3  # evidence added by one matched single-word cue; two-word cues add 0.5, longer ones 0.65
 MULTI_WORD_CUE = 0.5
+LONG_CUE = 0.65  # "halt further development" is more specific than "halt" or "development"
 COMMITS_BONUS = 0.25  # up to this share of a score depends on how strongly the passage commits its author
 CLASSIFY_FLOOR = 0.15  # commitments scoring below this are not returned by classify_passages
 EVIDENCE_FLOOR = 0.3  # a passage must score this on an indicator to be listed as evidence
-INDICATOR_MET = 0.45  # best passage score at which an indicator counts as addressed
+MENTION_FLOOR = 0.2  # best passage score at which a commitment counts as mentioned (level 1)
+INDICATOR_MET = 0.4  # best passage score at which an indicator counts as addressed
 EVIDENCE_PER_INDICATOR = 3
 SHORT_PASSAGE_WORDS = 8  # passages with fewer content words get proportionally less TF-IDF similarity
 QUOTE_MAX_CHARS = 420  # longer passages are quoted by their best one or two sentences
@@ -78,10 +80,14 @@ class Indicator:
 
 @dataclass(frozen=True)
 class RubricCommitment:
+    """``level3_requires``: indicators of other commitments the document must also meet for level 3 (mitigations
+    can only keep risks "within defined thresholds" if the document defines thresholds)."""
+
     id: str
     title: str
     text: str
     indicators: tuple[Indicator, ...]
+    level3_requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,17 @@ def _parse_rubric(raw: object, path: Path, framework_id: str) -> Rubric:
         title = item.get("title", "")
         text = item.get("text", "")
         _require(isinstance(title, str) and isinstance(text, str), path, where, "'title' and 'text' must be strings")
-        commitments.append(RubricCommitment(cid, title.strip(), " ".join(text.split()), tuple(indicators)))
+        level3_requires = item.get("level3_requires", [])
+        _require(isinstance(level3_requires, list) and all(isinstance(r, str) for r in level3_requires), path,
+                 f"{where}.level3_requires", "must be a list of indicator ids like 'demo/II#thresholds'")
+        commitments.append(RubricCommitment(cid, title.strip(), " ".join(text.split()), tuple(indicators),
+                                            tuple(level3_requires)))
+    known = {indicator.id for commitment in commitments for indicator in commitment.indicators}
+    for i, commitment in enumerate(commitments):
+        for k, needed in enumerate(commitment.level3_requires):
+            _require(needed in known and not needed.startswith(commitment.id + "#"), path,
+                     f"commitments[{i}].level3_requires[{k}]",
+                     f"must name an indicator of another commitment in this rubric, found {needed!r}")
     note = raw.get("method_note", "") or ""
     _require(isinstance(note, str), path, "method_note", "must be a string")
     return Rubric(framework_id, tuple(commitments), note.strip(), path)
@@ -315,7 +331,8 @@ def _compile(rubric: Rubric) -> _Scorer:
         keys = {}
         for cue in indicator.cues:
             stems = _stems(cue)
-            keys[" " + " ".join(stems) + " "] = MULTI_WORD_CUE if len(stems) > 1 else SINGLE_WORD_CUE
+            weight = LONG_CUE if len(stems) > 2 else MULTI_WORD_CUE if len(stems) > 1 else SINGLE_WORD_CUE
+            keys[" " + " ".join(stems) + " "] = weight
         cues.append(sorted(keys.items()))
     commitment_of = np.array([commitment_index[i.id.split("#")[0]] for i in indicators])
     idf_outside = float(np.log(1 + len(documents)) + 1.0)
@@ -403,17 +420,14 @@ def _quote_span(scorer: _Scorer, text: str, passage: Passage, indicator_index: i
 
 
 def _level(met: list[Indicator], required: list[Indicator], n_indicators: int, best: float,
-           any_commits: bool) -> int:
-    """0 no evidence, 1 mentioned, 2 partial, 3 comprehensive (all core indicators, most others, committed)."""
+           any_commits: bool, prerequisites_met: bool = True) -> int:
+    """0 no evidence, 1 mentioned, 2 partial (an element addressed), 3 comprehensive (all core indicators, most
+    others, committed, and the indicators of other commitments it builds on)."""
     if not met:
-        return 1 if best >= EVIDENCE_FLOOR else 0
-    coverage = len(met) / n_indicators
-    required_met = all(r in met for r in required)
-    if required_met and coverage >= 0.6 and any_commits:
+        return 1 if best >= MENTION_FLOOR else 0
+    if all(r in met for r in required) and len(met) / n_indicators >= 0.6 and any_commits and prerequisites_met:
         return 3
-    if coverage >= 0.3 or any(r in met for r in required):
-        return 2
-    return 1
+    return 2
 
 
 def map_document(text: str, framework_id: str) -> DocumentMapping:
@@ -424,12 +438,14 @@ def map_document(text: str, framework_id: str) -> DocumentMapping:
         scores, commits = scorer.indicator_scores([p.text for p in passages])
     else:
         scores, commits = np.zeros((0, len(scorer.indicators))), []
+    best_all = scores.max(axis=0) if passages else np.zeros(len(scorer.indicators))
+    met_ids = {indicator.id for indicator, best in zip(scorer.indicators, best_all, strict=True)
+               if best >= INDICATOR_MET}
     mappings: list[CommitmentMapping] = []
     for c, commitment in enumerate(scorer.rubric.commitments):
         columns = np.flatnonzero(scorer.commitment_of == c)
-        best_per_indicator = scores[:, columns].max(axis=0) if passages else np.zeros(len(columns))
-        met = [scorer.indicators[col] for col, best in zip(columns, best_per_indicator, strict=True)
-               if best >= INDICATOR_MET]
+        best_per_indicator = best_all[columns]
+        met = [scorer.indicators[col] for col in columns if scorer.indicators[col].id in met_ids]
         required = [i for i in commitment.indicators if i.required]
         # Evidence per indicator (a passage may support several), so every indicator met links to its quotes.
         found: list[tuple[float, int, int]] = []
@@ -443,7 +459,8 @@ def map_document(text: str, framework_id: str) -> DocumentMapping:
             evidence.append(EvidenceItem(scorer.indicators[col].id, " ".join(text[start:end].split()), start, end,
                                          passage.section, passage.page, round(score, 4), commits[p]))
         best = float(best_per_indicator.max()) if len(columns) else 0.0
-        level = _level(met, required, len(columns), best, any(e.commits for e in evidence))
+        level = _level(met, required, len(columns), best, any(e.commits for e in evidence),
+                       all(needed in met_ids for needed in commitment.level3_requires))
         score = float(best_per_indicator.mean()) if len(columns) else 0.0
         # Confidence: how clear-cut the indicator decisions are (scores far from the "met" line on either side).
         margins = [min(1.0, abs(b - INDICATOR_MET) / INDICATOR_MET) for b in best_per_indicator]
