@@ -9,21 +9,19 @@ from tracker.errors import TrackerError
 from tracker.text import escape_markdown
 
 frameworks = _ui.cached("frameworks")
+raw = st.query_params.get("commitment")
+link_changed = raw is not None and raw != st.session_state.get("_url_commitment")
+if link_changed and raw.split("/")[0] in {f.id for f in frameworks}:
+    st.query_params["framework"] = raw.split("/")[0]  # a link to a commitment also picks its framework
 top = st.columns([2, 2, 1])
 with top[0]:
     framework_id = _ui.framework_control(frameworks)
 commitments = _ui.cached("framework_commitments", framework_id)
 labels = {c.id: f"{c.number}. {c.title}" for c in commitments}
-raw = st.query_params.get("commitment")
-if raw and raw.split("/")[0] != framework_id and raw.split("/")[0] in {f.id for f in frameworks}:
-    # A link to another framework's commitment wins over the framework chosen before.
-    st.session_state["framework"] = raw.split("/")[0]
-    _ui.publish("framework", raw.split("/")[0])
-    st.rerun()
 _ui.bind("commitment", commitments[0].id if commitments else None)
 if st.session_state["commitment"] not in labels:
-    if st.session_state["commitment"] is not None:
-        st.warning(f"Unknown commitment {st.session_state['commitment']!r}; showing the first one.")
+    if link_changed:
+        st.warning(f"Unknown commitment {raw!r}; showing the first one of this framework.")
     st.session_state["commitment"] = commitments[0].id if commitments else None
 with top[1]:
     commitment_id = st.selectbox("Commitment", list(labels), key="commitment", format_func=labels.get)
