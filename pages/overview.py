@@ -20,15 +20,14 @@ if not frameworks:
     _ui.empty_state("No frameworks loaded", "Run `python -m tracker init` to load the catalog of commitments.")
     st.stop()
 
-top = st.columns([2, 1, 1, 2])
+top = st.columns([3, 2, 2, 3], vertical_alignment="bottom")
 with top[0]:
     framework_id = _ui.framework_control(frameworks)
 with top[1]:
     as_of = _ui.as_of_control()
 with top[2]:
     _ui.bind("signatories", True, _ui.parse_bool)
-    signatories_only = st.checkbox("Signatories only", key="signatories",
-                                   help="Only companies that had signed this framework by the date.")
+    signatories_only = st.toggle("Signatories only", key="signatories")
     _ui.publish("signatories", signatories_only)
 with top[3]:
     _ui.bind("groups", [], _ui.parse_list)

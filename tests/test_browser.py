@@ -47,14 +47,25 @@ def chromium():
 
 
 def _wait_for_app(page) -> None:
-    """Streamlit renders after the websocket run: wait until the script has finished running."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=30_000)
+    """Streamlit renders over a websocket: wait until the run is over and every Plotly chart is drawn."""
+    page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=30_000)
+    page.wait_for_timeout(500)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMainBlockContainer\"]')",
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+              && !document.querySelector('[data-testid="stSkeleton"]')
+              && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                   .every(chart => chart.querySelector('.main-svg'))""",
         timeout=30_000,
     )
-    page.wait_for_timeout(600)
+    page.wait_for_timeout(800)
+
+
+def _screenshot(page, width: int, path: Path) -> None:
+    """Streamlit scrolls inside its main container, so grow the viewport to the content before the shot."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 900")
+    page.set_viewport_size({"width": width, "height": max(900, min(int(height) + 40, 12_000))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
 
 
 def test_every_page_in_the_browser(chromium, engine, tmp_path):
@@ -69,11 +80,12 @@ def test_every_page_in_the_browser(chromium, engine, tmp_path):
             errors: list[str] = []
             page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
             for name, path, expected in VIEWS:
+                page.set_viewport_size({"width": width, "height": 900})
                 page.goto(base_url + path)
-                _wait_for_app(page)
                 page.get_by_text(expected).first.wait_for(timeout=30_000)
+                _wait_for_app(page)
                 assert page.locator("[data-testid='stException']").count() == 0, f"{name}: exception shown"
-                page.screenshot(path=str(SCREENSHOTS / f"{name}-{device}.png"), full_page=True)
+                _screenshot(page, width, SCREENSHOTS / f"{name}-{device}.png")
             assert not errors, errors
             context.close()
 
