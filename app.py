@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages._account import account_pages
 from tracker.bootstrap import ensure_initialized
 from tracker.errors import TrackerError
 
@@ -36,5 +37,7 @@ PAGES = {
         st.Page("pages/methodology.py", title="Methodology", icon="📐", url_path="methodology"),
     ],
 }
+
+PAGES["Accounts"] = account_pages()  # only the pages the signed-in role may use
 
 st.navigation(PAGES).run()

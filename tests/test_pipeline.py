@@ -164,20 +164,20 @@ def test_refresh_versions_new_unchanged_and_failed_sources(engine, tmp_path):
         web.route("/gone", Reply(status=404))
         web.route("/flaky", Reply(status=500), Reply(body=page("<p>We will publish our safety framework.</p>")))
         point(session, {"anthropic-rsp": web.url("/good"), "openai-preparedness-framework": web.url("/gone"),
-                        "google-fsf": web.url("/flaky")})
+                        "google-frontier-safety-framework": web.url("/flaky")})
         store = RawStore(tmp_path / "raw")
         first = refresh(engine, context=ctx(), raw_store=store)
         by_source = {o.source_id: o for o in first.outcomes}
         assert by_source["anthropic-rsp"].outcome == "new_version"
         assert by_source["openai-preparedness-framework"].outcome == "failed"
         assert by_source["openai-preparedness-framework"].reason == "http_404"
-        assert by_source["google-fsf"].outcome == "new_version"  # 500 then success: retried
+        assert by_source["google-frontier-safety-framework"].outcome == "new_version"  # 500 then success: retried
 
         second = refresh(engine, context=ctx(), raw_store=store)
         by_source = {o.source_id: o for o in second.outcomes}
         assert by_source["anthropic-rsp"].outcome == "not_modified"  # ETag sent, 304 received
-        assert web.hits("/good")[-1].headers.get("If-None-Match") == '"a"'
-        assert by_source["google-fsf"].outcome == "unchanged"
+        assert web.hits("/good")[-1].headers.get("if-none-match") == '"a"'
+        assert by_source["google-frontier-safety-framework"].outcome == "unchanged"
 
         attempts = session.exec(select(m.FetchAttempt)).all()
         assert len(attempts) == 6
@@ -281,3 +281,22 @@ def test_corpus_files_import_into_the_right_sources(engine, corpus_dir, tmp_path
         assert len(versions) == len(list(corpus_dir.glob("*.txt")))
         changes = session.exec(select(m.ChangeEvent)).all()
         assert any(c.direction in ("weakened", "removed") for c in changes)
+
+
+def test_renamed_framework_replaces_the_old_one_and_is_compared_with_it(session, tmp_path):
+    store = RawStore(tmp_path / "raw")
+    old = import_file(session, write(tmp_path, "old_2025-02-03.txt", POLICY_V1), "meta-frontier-ai-framework",
+                      raw_store=store).version
+    thin = "## Scaling framework\nEffective April 7, 2026\n\nWe may consult external parties where appropriate.\n"
+    new = import_file(session, write(tmp_path, "new_2026-04-07.txt", thin), "meta-advanced-ai-scaling-framework",
+                      raw_store=store).version
+    assert new.previous_version_id == old.id  # compared across the rename
+    assert session.exec(select(m.ChangeEvent).where(m.ChangeEvent.new_version_id == new.id)).all()
+    from tracker.assessments import latest_assessments
+
+    current = {a.commitment_id: a for a in latest_assessments(session, date(2026, 5, 1), company_ids=["meta"])}
+    before = {a.commitment_id: a for a in latest_assessments(session, date(2026, 1, 1), company_ids=["meta"])}
+    assert before["seoul-2024/II"].level >= 1 and before["seoul-2024/II"].version_id == old.id
+    # the old framework's levels no longer count once the new one is in force
+    assert all(a.version_id == new.id for a in current.values() if a.valid_from >= date(2026, 4, 7))
+    assert current["seoul-2024/II"].level < before["seoul-2024/II"].level

@@ -25,7 +25,7 @@ KINDS = {"framework", "companion", "version-history", "policy-page", "transparen
 FORMATS = {"pdf", "html"}
 FRAMEWORKS = {"seoul-2024", "white-house-2023", "bletchley-2023", "hiroshima-2023"}
 REQUIRED = ("id", "title", "kind", "format", "adapter", "url", "frameworks", "licence")
-OPTIONAL = {"link_pattern", "link_text_pattern", "corpus_prefix", "notes", "versions", "fetchable"}
+OPTIONAL = {"link_pattern", "link_text_pattern", "corpus_prefix", "notes", "versions", "fetchable", "supersedes", "active"}
 CORPUS_NAME = re.compile(r"^(?P<stem>.+)_(?P<date>\d{4}-\d{2}-\d{2})\.txt$")
 
 

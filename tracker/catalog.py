@@ -164,6 +164,7 @@ class SourceSpec(_Strict):
     notes: str | None = None
     active: bool = True
     fetchable: bool = True
+    supersedes: str | None = None
     versions: list[KnownVersion] = []
 
     _check_url = field_validator("url")(lambda cls, v: _url(v))
@@ -262,6 +263,10 @@ def load_catalog(data_dir: Path) -> Catalog:
                 raise fail_at(path, lines, ("sources", i, "adapter"),
                               "an index source needs link_pattern or link_text_pattern")
             catalog.sources.append((sources.company, source))
+    for company_id, source in catalog.sources:
+        if source.supersedes and source.supersedes not in source_ids:
+            raise CatalogError(f"data/sources/{company_id}.yaml: source '{source.id}' supersedes unknown source "
+                               f"'{source.supersedes}'")
     return catalog
 
 
@@ -345,6 +350,7 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
             "adapter": s.adapter, "url": s.url, "link_pattern": s.link_pattern,
             "link_text_pattern": s.link_text_pattern, "frameworks": list(s.frameworks), "licence": s.licence,
             "corpus_prefix": s.corpus_prefix, "notes": s.notes, "active": s.active, "fetchable": s.fetchable,
+            "supersedes": s.supersedes,
             "known_versions": [v.model_dump(mode="json", exclude_none=True) for v in s.versions],
         })
     session.flush()

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     smtp_from: str = Field(default="tracker@localhost", alias="TRACKER_SMTP_FROM")
     smtp_starttls: bool = Field(default=False, alias="TRACKER_SMTP_STARTTLS")
     webhook_secret: str = Field(default="", alias="TRACKER_WEBHOOK_SECRET")
+    # Sign-in through Streamlit's OpenID Connect (`st.login`, configured in .streamlit/secrets.toml [auth]):
+    # a signed-in e-mail that matches an active account's e-mail acts as that account. Local accounts still work.
+    oidc_login: bool = Field(default=False, alias="TRACKER_OIDC_LOGIN")
 
     @field_validator("database_url")
     @classmethod

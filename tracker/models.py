@@ -145,6 +145,7 @@ class Source(SQLModel, table=True):
     known_versions: list[dict] = _json([])
     active: bool = True
     fetchable: bool = True  # False: behind a form or login; versions only come from imports
+    supersedes: str | None = None  # id of the source this one renamed or replaced (versions are compared across)
     etag: str | None = None  # validators of the last successful fetch, for conditional requests
     last_modified: str | None = None
 
@@ -330,6 +331,7 @@ class SelfReport(SQLModel, table=True):
     upload_sha256: str | None = None
     upload_content_type: str | None = None
     upload_version_id: int | None = Field(default=None, foreign_key="documentversion.id")
+    evidence_fetches: list[dict] = _json([])  # [{"url", "outcome", "reason", "message", "version_id", "at"}]
     status: str = "submitted"  # submitted | approved | rejected | changes_requested | withdrawn
     decided_by: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = _ts(default=None, nullable=True)

@@ -51,6 +51,25 @@ def _versions_in_order(session: Session, source_id: str) -> list[m.DocumentVersi
     return sorted(versions, key=lambda v: (effective_date(v), v.fetched_at, v.id or 0))
 
 
+def lineage(session: Session, source: m.Source) -> list[str]:
+    """The source and the ones it superseded (a renamed framework is still the same commitment document)."""
+    chain, current = [source.id], source
+    while current.supersedes and current.supersedes not in chain:
+        current = session.get(m.Source, current.supersedes)
+        if current is None:
+            break
+        chain.append(current.id)
+    successors = session.exec(select(m.Source).where(m.Source.supersedes == source.id)).all()
+    return chain + [s.id for s in successors if s.id not in chain]
+
+
+def versions_in_lineage(session: Session, source: m.Source) -> list[m.DocumentVersion]:
+    """Versions of a document across renames, oldest first: what change analysis compares in sequence."""
+    versions = list(session.exec(select(m.DocumentVersion).where(
+        m.DocumentVersion.source_id.in_(lineage(session, source)))))
+    return sorted(versions, key=lambda v: (effective_date(v), v.fetched_at, v.id or 0))
+
+
 def _known_version(source: m.Source, published_on: date | None) -> dict | None:
     if published_on is None:
         return None
@@ -98,12 +117,13 @@ def ingest_capture(
     session.add(version)
     session.flush()
     result = IngestResult("new_version", version)
-    ordered = _versions_in_order(session, source.id)
+    ordered = versions_in_lineage(session, source)
     index = [v.id for v in ordered].index(version.id)
     previous = ordered[index - 1] if index > 0 else None
     following = ordered[index + 1] if index + 1 < len(ordered) else None
     version.previous_version_id = previous.id if previous else None
-    if previous is not None and previous.version_label and previous.version_label == version.version_label:
+    if (previous is not None and previous.source_id == source.id and previous.version_label
+            and previous.version_label == version.version_label):
         version.silent_reupload = True
         result.notes.append(f"text changed but the stated version '{version.version_label}' did not")
     map_version(session, version, source)
@@ -112,7 +132,8 @@ def ingest_capture(
     if following is not None:  # a backfilled version sits between two others: re-compare the later pair
         following.previous_version_id = version.id
         session.exec(sa.delete(m.ChangeEvent).where(m.ChangeEvent.new_version_id == following.id))
-        result.changes += compare_versions(session, version, following, source)
+        following_source = session.get(m.Source, following.source_id) or source
+        result.changes += compare_versions(session, version, following, following_source)
     result.assessments = derive_assessments(session, source.company_id)
     return result
 
@@ -194,8 +215,9 @@ def derive_assessments(session: Session, company_id: str) -> int:
     """Re-derive the company's automatic levels over time from its mapped versions; append what changed.
 
     At each date a version took effect, the level on a commitment is the best level among the newest version
-    (as of that date) of each of the company's sources. A row is added only when that differs from the
-    automatic row already in force, so re-running adds nothing.
+    (as of that date) of each of the company's sources, ignoring sources replaced by a successor by then. A row
+    is added only when the level or the version it cites differs from the automatic row already in force, so
+    re-running adds nothing.
     """
     sources = list(session.exec(select(m.Source).where(m.Source.company_id == company_id)))
     timelines = {s.id: [v for v in _versions_in_order(session, s.id) if v.mapped_levels] for s in sources}
@@ -205,21 +227,24 @@ def derive_assessments(session: Session, company_id: str) -> int:
     ))
     added = 0
     for when in dates:
-        current: dict[str, tuple[int, float, m.DocumentVersion]] = {}
-        for versions in timelines.values():
+        current: dict[str, tuple[int, date, float, m.DocumentVersion]] = {}
+        replaced = {s.supersedes for s in sources
+                    if s.supersedes and any(effective_date(v) <= when for v in timelines[s.id])}
+        for source_id, versions in timelines.items():
             in_force = [v for v in versions if effective_date(v) <= when]
-            if not in_force:
+            if not in_force or source_id in replaced:  # a renamed framework's old versions no longer count
                 continue
             version = in_force[-1]
             for commitment_id, info in version.mapped_levels.items():
-                candidate = (info["level"], info.get("score", 0.0), version)
+                # best level wins; on a tie the newer document is the one to cite
+                candidate = (info["level"], effective_date(version), info.get("score", 0.0), version)
                 best = current.get(commitment_id)
-                if best is None or candidate[:2] > best[:2]:
+                if best is None or candidate[:3] > best[:3]:
                     current[commitment_id] = candidate
-        for commitment_id, (level, _score, version) in current.items():
+        for commitment_id, (level, _when, _score, version) in current.items():
             in_force = [a for a in existing if a.commitment_id == commitment_id and a.valid_from <= when]
             latest = max(in_force, key=lambda a: (a.valid_from, a.recorded_at, a.id or 0), default=None)
-            if latest is not None and latest.level == level:
+            if latest is not None and (latest.level, latest.version_id) == (level, version.id):
                 continue
             info = version.mapped_levels[commitment_id]
             label = version.version_label or effective_date(version).isoformat()
@@ -291,3 +316,12 @@ def corpus_source(session: Session, path: Path) -> m.Source | None:
     """The source whose `corpus_prefix` the file name starts with (longest prefix wins)."""
     sources = [s for s in session.exec(select(m.Source)) if s.corpus_prefix and path.name.startswith(s.corpus_prefix)]
     return max(sources, key=lambda s: len(s.corpus_prefix or ""), default=None)
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """Archived copies in publication order (the date in the file name), so history builds forwards."""
+    def key(path: Path) -> tuple[str, str]:
+        match = CORPUS_DATE.search(path.name)
+        return (match.group(1) if match else "9999", path.name)
+
+    return sorted(folder.glob("*.txt"), key=key)

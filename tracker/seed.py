@@ -10,7 +10,7 @@ loaded into any database. Files:
   score, commits, method}
 - `assessments.jsonl`: {company_id, commitment_id, level, basis, valid_from, recorded_at, assessor, rationale,
   confidence, method, source_id?, text_sha256?}
-- `changes.jsonl`: {source_id, old_text_sha256, new_text_sha256, direction, reasons, commitments, old_quote,
+- `changes.jsonl`: {source_id, old_source_id, old_text_sha256, new_text_sha256, direction, reasons, commitments, old_quote,
   new_quote, old_section, new_section, old_start, new_start, similarity, announced, published_on, method}
 """
 
@@ -167,7 +167,8 @@ def load_seed(session: Session, seed_dir: Path) -> dict[str, int]:
     for number, row in _rows(path):
         _require(path, number, row, "source_id", "new_text_sha256", "direction")
         new = version_for(path, number, row["source_id"], row["new_text_sha256"])
-        old = version_for(path, number, row["source_id"], row["old_text_sha256"]) if row.get("old_text_sha256") else None
+        old_source = row.get("old_source_id") or row["source_id"]  # differs when a framework was renamed
+        old = version_for(path, number, old_source, row["old_text_sha256"]) if row.get("old_text_sha256") else None
         key = (old.id if old else None, new.id, row.get("old_start"), row.get("new_start"))
         if key in existing_changes:
             continue

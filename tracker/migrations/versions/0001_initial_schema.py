@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:32:59.479739
+Create Date: 2026-11-28 12:46:24.758761
 """
 from collections.abc import Sequence
 
@@ -124,6 +124,7 @@ def upgrade() -> None:
     sa.Column('known_versions', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('fetchable', sa.Boolean(), nullable=False),
+    sa.Column('supersedes', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
@@ -357,6 +358,7 @@ def upgrade() -> None:
     sa.Column('upload_sha256', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('upload_content_type', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('upload_version_id', sa.Integer(), nullable=True),
+    sa.Column('evidence_fetches', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('decided_by', sa.Integer(), nullable=True),
     sa.Column('decided_at', tracker.models.UTCDateTime(), nullable=True),

@@ -1,0 +1,72 @@
+"""Who is signed in to this browser session, and which account pages they may see (Streamlit side only).
+
+The session token lives in `st.session_state`; `tracker.auth.user_for_token` decides on every run whether it
+is still valid (expiry, sign-out, lock), so an expired session stops working at the next click. Permission
+checks themselves happen in tracker/ (every call takes the user); this module only finds the user.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from tracker import auth
+from tracker import models as m
+from tracker.config import get_settings
+from tracker.db import get_engine
+
+TOKEN_KEY = "auth_token"
+
+# (file, title, icon, url path, roles that see it; None = everyone)
+ACCOUNT_PAGES: list[tuple[str, str, str, str, tuple[str, ...] | None]] = [
+    ("pages/submit.py", "Submit a self-report", "✍️", "submit", ("representative",)),
+    ("pages/review.py", "Review queue", "⚖️", "review", ("reviewer", "admin")),
+    ("pages/audit.py", "Audit log", "🧾", "audit", ("admin",)),
+    ("pages/submission.py", "Company submissions", "🏷️", "submission", None),
+    ("pages/login.py", "Sign in", "🔑", "login", None),
+]
+
+
+def page_files_for(role: str | None) -> list[str]:
+    """The account pages a role may open (None: not signed in)."""
+    return [file for file, _t, _i, _u, roles in ACCOUNT_PAGES if roles is None or (role is not None and role in roles)]
+
+
+def current_user(session: Session) -> m.User | None:
+    """The signed-in user for this browser session, or None (an expired or revoked token is dropped)."""
+    token = st.session_state.get(TOKEN_KEY)
+    user = auth.user_for_token(session, token)
+    if user is None and token:
+        del st.session_state[TOKEN_KEY]
+    if user is None and get_settings().oidc_login and st.user.is_logged_in:
+        user = auth.user_for_email(session, st.user.get("email"))
+    if user is not None:
+        session.expunge(user)  # a detached copy: pages read it after their session closed
+    return user
+
+
+def signed_in_user() -> m.User | None:
+    with Session(get_engine()) as session:
+        return current_user(session)
+
+
+def account_pages() -> list:
+    """st.Page objects for the Accounts section of the navigation, filtered by the signed-in role."""
+    user = signed_in_user()
+    files = set(page_files_for(user.role if user else None))
+    return [
+        st.Page(file, title="Account" if file == "pages/login.py" and user else title, icon=icon, url_path=url)
+        for file, title, icon, url, _roles in ACCOUNT_PAGES if file in files
+    ]
+
+
+def require_user(*roles: str) -> m.User:
+    """The signed-in user with one of `roles`, else a message and the page stops (tracker/ checks again)."""
+    user = signed_in_user()
+    if user is None:
+        st.info("Sign in first (Accounts → Sign in).")
+        st.stop()
+    if roles and user.role not in roles:
+        st.warning(f"This page is for {' and '.join(r + 's' for r in roles)}; you are signed in as a {user.role}.")
+        st.stop()
+    return user
