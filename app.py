@@ -27,7 +27,15 @@ except TrackerError as exc:
 PAGES = {
     "Tracker": [
         st.Page("pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
+        st.Page("pages/company.py", title="Company", icon="🏢", url_path="company"),
+        st.Page("pages/commitment.py", title="Commitment", icon="📜", url_path="commitment"),
+        st.Page("pages/changes.py", title="Changes", icon="🔀", url_path="changes"),
         st.Page("pages/stocktake.py", title="Stocktake", icon="📊", url_path="stocktake"),
+        st.Page("pages/documents.py", title="Documents", icon="📄", url_path="documents"),
+    ],
+    "About the data": [
+        st.Page("pages/sources_health.py", title="Sources health", icon="🩺", url_path="sources"),
+        st.Page("pages/methodology.py", title="Methodology", icon="📐", url_path="methodology"),
     ],
 }
 

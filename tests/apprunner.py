@@ -1,59 +1,69 @@
-"""Start the Streamlit app on a free local port against a given database, for browser tests.
+"""Start the real app (`streamlit run app.py`) against a test database, for browser tests.
 
-    with run_app(database_url) as base_url:
-        page.goto(base_url)
+Usage: `with running_app(database_url, raw_store) as base_url: page.goto(base_url + "/overview")`. The server
+runs headless on a free port of 127.0.0.1 and is stopped (its whole process group) when the block exits.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-import requests
-
-from tracker.config import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @contextmanager
-def run_app(database_url: str, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
-    """`streamlit run app.py` on 127.0.0.1:<free port>; yields its base URL once /_stcore/health answers."""
+def running_app(database_url: str, raw_store: Path, *, timeout: float = 60.0, env: dict | None = None) -> Iterator[str]:
+    """Yield the base URL of a running app; raise RuntimeError with the server's output if it never starts."""
     port = free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url, "TRACKER_ENV": "test", **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    environment = {
+        **os.environ, "DATABASE_URL": database_url, "TRACKER_RAW_STORE": str(raw_store), "TRACKER_ENV": "test",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env or {}),
+    }
+    log = raw_store.parent / f"streamlit-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the app exited with {process.returncode}:\n{process.stdout.read()}")
+                raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text(errors='replace')}")
             try:
-                if requests.get(f"{base_url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
+                with urllib.request.urlopen(base_url + "/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not answer on {base_url} within {timeout}s")
+                raise RuntimeError(f"streamlit did not start within {timeout}s:\n{log.read_text(errors='replace')}")
             time.sleep(0.3)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

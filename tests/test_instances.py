@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from tests.apprunner import run_app
+from tests.apprunner import running_app
 from tests.conftest import IS_POSTGRES
 from tracker import models as m
 
@@ -41,7 +41,7 @@ def test_a_write_shows_in_the_other_instance_after_the_cache_ttl(engine, tmp_pat
 
     url = engine.url.render_as_string(hide_password=False)
     env = {"TRACKER_CACHE_TTL": str(TTL), "TRACKER_RAW_STORE": str(tmp_path / "raw")}
-    with run_app(url, env) as first, run_app(url, env) as second, sync_playwright() as playwright:
+    with running_app(url, tmp_path / "raw", env=env) as first, running_app(url, tmp_path / "raw", env=env) as second, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page_one, page_two = browser.new_page(), browser.new_page()
