@@ -26,16 +26,16 @@ except TrackerError as exc:
 # One list of pages; each page file is thin and calls tracker/ for its data.
 PAGES = {
     "Tracker": [
-        st.Page("pages/overview.py", title="Overview", icon="🗺️", default=True, url_path="overview"),
-        st.Page("pages/company.py", title="Company", icon="🏢", url_path="company"),
-        st.Page("pages/commitment.py", title="Commitment", icon="📜", url_path="commitment"),
-        st.Page("pages/changes.py", title="Changes", icon="🔀", url_path="changes"),
-        st.Page("pages/stocktake.py", title="Stocktake", icon="📊", url_path="stocktake"),
-        st.Page("pages/documents.py", title="Documents", icon="📄", url_path="documents"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/grid_view:", default=True, url_path="overview"),
+        st.Page("pages/company.py", title="Company", icon=":material/business:", url_path="company"),
+        st.Page("pages/commitment.py", title="Commitment", icon=":material/gavel:", url_path="commitment"),
+        st.Page("pages/changes.py", title="Changes", icon=":material/difference:", url_path="changes"),
+        st.Page("pages/stocktake.py", title="Stocktake", icon=":material/summarize:", url_path="stocktake"),
+        st.Page("pages/documents.py", title="Documents", icon=":material/description:", url_path="documents"),
     ],
     "About the data": [
-        st.Page("pages/sources_health.py", title="Sources health", icon="🩺", url_path="sources"),
-        st.Page("pages/methodology.py", title="Methodology", icon="📐", url_path="methodology"),
+        st.Page("pages/sources_health.py", title="Sources health", icon=":material/monitor_heart:", url_path="sources"),
+        st.Page("pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
     ],
 }
 

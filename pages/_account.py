@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
+import pages._boot  # noqa: F401  (must come first: see its docstring)
 from tracker import auth
 from tracker import models as m
 from tracker.config import get_settings
@@ -19,11 +20,11 @@ TOKEN_KEY = "auth_token"
 
 # (file, title, icon, url path, roles that see it; None = everyone)
 ACCOUNT_PAGES: list[tuple[str, str, str, str, tuple[str, ...] | None]] = [
-    ("pages/submit.py", "Submit a self-report", "✍️", "submit", ("representative",)),
-    ("pages/review.py", "Review queue", "⚖️", "review", ("reviewer", "admin")),
-    ("pages/audit.py", "Audit log", "🧾", "audit", ("admin",)),
-    ("pages/submission.py", "Company submissions", "🏷️", "submission", None),
-    ("pages/login.py", "Sign in", "🔑", "login", None),
+    ("pages/submit.py", "Submit a self-report", ":material/edit_note:", "submit", ("representative",)),
+    ("pages/review.py", "Review queue", ":material/rule:", "review", ("reviewer", "admin")),
+    ("pages/audit.py", "Audit log", ":material/history:", "audit", ("admin",)),
+    ("pages/submission.py", "Company submissions", ":material/assignment:", "submission", None),
+    ("pages/login.py", "Sign in", ":material/login:", "login", None),
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 from sqlmodel import Session
 
+import pages._boot  # noqa: F401  (must come first: see its docstring)
 from tracker import queries
 from tracker.assessments import LEVELS
 from tracker.config import get_settings

@@ -5,6 +5,7 @@ from datetime import date
 import streamlit as st
 from sqlmodel import Session
 
+import pages._boot  # noqa: F401  (must come first: see its docstring)
 from tracker.db import get_engine
 from tracker.errors import TrackerError
 from tracker.exports import stocktake_csv_zip, stocktake_html, stocktake_json, stocktake_xlsx

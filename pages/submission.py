@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+import pages._boot  # noqa: F401  (must come first: see its docstring)
 from tracker import selfreports as sr
 from tracker.assessments import level_label
 from tracker.db import get_engine
