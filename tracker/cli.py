@@ -22,6 +22,19 @@ def _print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
+def _emit_report(args: argparse.Namespace, report: dict, text: str) -> int:
+    """Shared tail of the `eval` tasks: optionally save the JSON report, then print JSON or the table."""
+    if args.save:
+        out = Path(args.save)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tracker", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -360,15 +373,7 @@ def _eval_mapping(args: argparse.Namespace) -> int:
     report["data"] = str(path.name)
     if path.resolve() == DEFAULT_MAPPING_EVAL_FILE.resolve():
         report["attribution"] = EXPERT_DATA_ATTRIBUTION
-    if args.save:
-        out = Path(args.save)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.json:
-        _print_json(report)
-    else:
-        sys.stdout.write(format_report(report) + "\n")
-    return 0
+    return _emit_report(args, report, format_report(report) + "\n")
 
 
 @eval_task
@@ -434,15 +439,7 @@ def _eval_changes(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else DEFAULT_PAIRS_EVAL_FILE
     result = evaluate_pairs(load_pairs(path))
     result["file"] = path.name
-    if args.save:
-        save = Path(args.save)
-        save.parent.mkdir(parents=True, exist_ok=True)
-        save.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.json:
-        _print_json(result)
-    else:
-        sys.stdout.write(format_report(result))
-    return 0
+    return _emit_report(args, result, format_report(result))
 
 
 @eval_task
@@ -808,15 +805,7 @@ def _eval_levels(args: argparse.Namespace) -> int:
 
     report = evaluate_levels(Path(args.corpus), Path(args.reviews) if args.reviews else None)
     report["corpus"] = Path(args.corpus).name
-    if args.save:
-        out = Path(args.save)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.json:
-        _print_json(report)
-    else:
-        sys.stdout.write(format_levels_report(report) + "\n")
-    return 0
+    return _emit_report(args, report, format_levels_report(report) + "\n")
 
 
 @eval_task
