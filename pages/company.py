@@ -76,6 +76,7 @@ if not view.cells:
         "commitment below shows its level and the quotes behind it.",
     )
 ordered = sorted(view.commitments, key=lambda c: (c.id != focus, c.position))
+claims = _ui.cached("submission_links", tuple(sorted(c.assessment_id for c in view.cells.values())))
 for commitment in ordered:
     cell = view.cells.get(commitment.id)
     title = f"{commitment.number}. {commitment.title} — {_ui.level_text(cell.level, cell.basis) if cell else 'not assessed'}"
@@ -87,6 +88,9 @@ for commitment in ordered:
                 f"**{escape_markdown(_ui.level_text(cell.level, cell.basis))}** since {cell.valid_from:%d %b %Y}"
                 + (f" · confidence {cell.confidence:.2f}" if cell.confidence is not None else "")
             )
+            if cell.assessment_id in claims:
+                st.info("Self-reported: this level is the company's own claim, accepted by a reviewer. "
+                        f"[Read the submission and the decision]({claims[cell.assessment_id]})", icon=":material/edit_note:")
             if cell.rationale:
                 st.caption(escape_markdown(cell.rationale))
             quotes = view.evidence.get(commitment.id, [])

@@ -182,6 +182,26 @@ def test_company_page_levels_quotes_timeline_documents_changes(world):
     assert "weakened" not in " ".join(m.value for m in earlier.markdown)  # the change came later
 
 
+def test_company_page_labels_a_self_reported_level_and_links_its_submission(world):
+    with Session(world["engine"]) as session:
+        rep = m.User(username="rep", role="representative", company_id="openai")
+        session.add(rep)
+        session.flush()
+        report = m.SelfReport(company_id="openai", commitment_id="seoul-2024/VII", submitted_by=rep.id,
+                              claimed_level=2, statement="We publish system cards.", status="approved")
+        session.add(report)
+        session.flush()
+        f.add_assessment(session, "openai", "seoul-2024/VII", 2, date(2024, 1, 1), basis="self-reported",
+                         rationale="Company claim").self_report_id = report.id
+        session.commit()
+        report_id = report.id
+    app = run_page("pages/company.py", {"company": "openai", "commitment": "seoul-2024/VII",
+                                        "date": AS_OF.isoformat()})
+    assert app.expander[0].label.endswith("2 partial ✎")
+    notes = [i.value for i in app.info]
+    assert any("Self-reported" in n and f"submission?id={report_id}" in n for n in notes), notes
+
+
 def test_company_page_without_a_company_lists_companies_and_unknown_is_explained(world):
     app = run_page("pages/company.py")
     assert "Choose a company" in texts(app)

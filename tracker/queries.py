@@ -780,3 +780,10 @@ def methodology(data_dir: Path | None = None) -> Methodology:
         except json.JSONDecodeError as exc:
             raise CatalogError(f"{path}: not valid JSON: {exc.msg}") from None
     return Methodology(rubrics, notes, texts, metrics)
+
+
+def submission_links(session: Session, assessment_ids: tuple[int, ...]) -> dict[int, str]:
+    """{assessment id: public submission link} for levels that came from an approved company self-report."""
+    from tracker.selfreports import submission_links as links
+
+    return links(session, list(assessment_ids))
