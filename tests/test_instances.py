@@ -24,10 +24,11 @@ pytestmark = pytest.mark.browser
 
 
 def signatories(page, base_url: str) -> int:
+    """The overview's "Companies shown" figure (signatories of the default framework, as of today)."""
     page.goto(base_url)
-    caption = page.get_by_text(re.compile(r"\d+ signatories")).first
-    caption.wait_for(timeout=30_000)
-    return int(re.search(r"(\d+) signatories", caption.inner_text()).group(1))
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Companies shown").first
+    metric.wait_for(timeout=30_000)
+    return int(re.search(r"\d+", metric.locator('[data-testid="stMetricValue"]').inner_text()).group(0))
 
 
 def test_a_write_shows_in_the_other_instance_after_the_cache_ttl(engine, tmp_path):
@@ -41,7 +42,9 @@ def test_a_write_shows_in_the_other_instance_after_the_cache_ttl(engine, tmp_pat
 
     url = engine.url.render_as_string(hide_password=False)
     env = {"TRACKER_CACHE_TTL": str(TTL), "TRACKER_RAW_STORE": str(tmp_path / "raw")}
-    with running_app(url, tmp_path / "raw", env=env) as first, running_app(url, tmp_path / "raw", env=env) as second, sync_playwright() as playwright:
+    raw = tmp_path / "raw"
+    with running_app(url, raw, env=env) as first, running_app(url, raw, env=env) as second, \
+            sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page_one, page_two = browser.new_page(), browser.new_page()
