@@ -157,6 +157,9 @@ def test_migrations_match_the_models(engine):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+    from tracker.search import include_object
+
+    with engine.connect() as connection:  # leaves out the hand-written full-text search objects of migration 0002
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(connection, opts=opts)
         assert compare_metadata(context, m.SQLModel.metadata) == []

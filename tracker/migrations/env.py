@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 import tracker.models
 from tracker.config import get_settings
+from tracker.search import include_object
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("connection"):
@@ -36,12 +37,13 @@ def _configure(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object,  # the hand-written full-text search objects of 0002
     )
 
 
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_item=_render_item)
+                      render_item=_render_item, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
