@@ -288,6 +288,9 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
     )
 
 
+IN_CHUNK = 5_000
+
+
 def _best_evidence(
     session: Session, versions: dict[int, m.DocumentVersion], commitment_ids: list[str]
 ) -> dict[tuple[int, str], m.Evidence]:
@@ -295,9 +298,10 @@ def _best_evidence(
     best: dict[tuple[int, str], m.Evidence] = {}
     if not versions or not commitment_ids:
         return best
-    rows = session.exec(select(m.Evidence).where(
-        m.Evidence.version_id.in_(list(versions)), m.Evidence.commitment_id.in_(commitment_ids)
-    ))
+    ids = sorted(versions)
+    rows = (row for start in range(0, len(ids), IN_CHUNK)  # chunks: backends cap the parameters per query
+            for row in session.exec(select(m.Evidence).where(
+                m.Evidence.version_id.in_(ids[start:start + IN_CHUNK]), m.Evidence.commitment_id.in_(commitment_ids))))
     for row in rows:
         key = (row.version_id, row.commitment_id)
         current = best.get(key)
@@ -493,13 +497,14 @@ def _change_rows(
     if sources:
         events = session.exec(select(m.ChangeEvent).where(
             m.ChangeEvent.source_id.in_(list(sources)), m.ChangeEvent.direction.in_(FLAGGED_DIRECTIONS),
-            m.ChangeEvent.new_version_id.in_(list(by_id) or [-1]),
         ).order_by(m.ChangeEvent.id))
     else:
         events = []
     prefix = f"{framework_id}/"
     for event in events:
-        version = by_id[event.new_version_id]
+        version = by_id.get(event.new_version_id)
+        if version is None:
+            continue
         if not in_window(effective_date(version)):
             continue
         if event.commitments and not any(c.startswith(prefix) for c in event.commitments):
