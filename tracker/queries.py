@@ -33,6 +33,7 @@ class Cell:
     assessment_id: int
     confidence: float | None
     rationale: str
+    version_id: int | None = None  # the document version the level rests on (its quotes are the evidence)
 
 
 @dataclass
@@ -99,9 +100,7 @@ def overview(
         companies = [c for c in companies if c.id in signatures and signatures[c.id].signed_on <= as_of]
     company_ids = [c.id for c in companies]
     cells = {
-        (a.company_id, a.commitment_id): Cell(
-            a.company_id, a.commitment_id, a.level, a.basis, a.valid_from, a.id, a.confidence, a.rationale
-        )
+        (a.company_id, a.commitment_id): _cell(a)
         for a in latest_assessments(session, as_of, framework_id=framework_id, company_ids=company_ids)
     }
     result = Overview(framework, as_of, commitments, companies, signatures, cells)
@@ -276,7 +275,8 @@ def evidence_for(
 
 
 def _cell(a: m.Assessment) -> Cell:
-    return Cell(a.company_id, a.commitment_id, a.level, a.basis, a.valid_from, a.id, a.confidence, a.rationale)
+    return Cell(a.company_id, a.commitment_id, a.level, a.basis, a.valid_from, a.id, a.confidence, a.rationale,
+                a.version_id)
 
 
 @dataclass(frozen=True)
@@ -438,7 +438,7 @@ def company_view(session: Session, company_id: str, as_of: date, framework_id: s
         a.commitment_id: _cell(a)
         for a in latest_assessments(session, as_of, framework_id=framework_id, company_ids=[company_id])
     }
-    pairs = [(a_version, cid) for cid, a_version in _assessment_versions(session, cells).items()]
+    pairs = [(cell.version_id, cid) for cid, cell in cells.items() if cell.version_id is not None]
     evidence = {cid: items for (_, cid), items in evidence_for(session, pairs).items()}
     timeline = [
         _cell(a) for a in session.scalars(
@@ -453,18 +453,6 @@ def company_view(session: Session, company_id: str, as_of: date, framework_id: s
     changes.sort(key=lambda c: (DIRECTION_ORDER.get(c.direction, 9), -c.effective_date.toordinal()))
     return CompanyView(company, as_of, framework, signatures, commitments, cells, evidence, timeline,
                        documents(session, company_id), changes)
-
-
-def _assessment_versions(session: Session, cells: dict[str, Cell]) -> dict[str, int]:
-    """commitment id -> version id of the assessment in force (the quotes shown are that version's)."""
-    ids = [c.assessment_id for c in cells.values()]
-    if not ids:
-        return {}
-    rows = session.execute(
-        sa.select(m.Assessment.commitment_id, m.Assessment.version_id)
-        .where(m.Assessment.id.in_(ids), m.Assessment.version_id.is_not(None))
-    ).all()
-    return {commitment_id: version_id for commitment_id, version_id in rows}
 
 
 # ----------------------------------------------------------------------------------------- commitment page
@@ -514,7 +502,7 @@ def commitment_view(session: Session, commitment_id: str, as_of: date) -> Commit
     cells = {a.company_id: _cell(a) for a in latest_assessments(session, as_of, commitment_ids=[commitment_id])}
     company_ids = sorted(set(signatures) | set(cells))
     companies = list(session.exec(select(m.Company).where(m.Company.id.in_(company_ids)).order_by(m.Company.name)))
-    versions = _assessment_versions_by_company(session, cells)
+    versions = {company_id: cell.version_id for company_id, cell in cells.items() if cell.version_id is not None}
     pairs = [(version_id, commitment_id) for version_id in versions.values()]
     by_version = evidence_for(session, pairs)
     evidence = {company_id: by_version.get((version_id, commitment_id), [])
@@ -523,15 +511,6 @@ def commitment_view(session: Session, commitment_id: str, as_of: date) -> Commit
                           crosswalk(session, commitment_id))
 
 
-def _assessment_versions_by_company(session: Session, cells: dict[str, Cell]) -> dict[str, int]:
-    ids = [c.assessment_id for c in cells.values()]
-    if not ids:
-        return {}
-    rows = session.execute(
-        sa.select(m.Assessment.company_id, m.Assessment.version_id)
-        .where(m.Assessment.id.in_(ids), m.Assessment.version_id.is_not(None))
-    ).all()
-    return {company_id: version_id for company_id, version_id in rows}
 
 
 def crosswalk(session: Session, commitment_id: str) -> list[LinkedCommitment]:
