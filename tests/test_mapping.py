@@ -335,12 +335,8 @@ def test_expert_passages_top1_accuracy_above_floor() -> None:
 
 
 @pytest.mark.corpus
-def test_real_frameworks_map_with_valid_evidence() -> None:
-    corpus = SHARED / "corpus"
-    files = sorted(corpus.glob("*.txt")) if corpus.is_dir() else []
-    if not files:
-        pytest.skip("../shared/corpus is not available")
-    for path in files:
+def test_real_frameworks_map_with_valid_evidence(corpus_dir) -> None:
+    for path in sorted(corpus_dir.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         mapping = map_document(text, SEOUL)
         levels = [c.level for c in mapping.commitments]

@@ -115,12 +115,8 @@ def test_any_text_keeps_offsets(lines: list[str]) -> None:
 
 
 @pytest.mark.corpus
-def test_real_frameworks_keep_offsets() -> None:
-    corpus = SHARED / "corpus"
-    files = sorted(corpus.glob("*.txt")) if corpus.is_dir() else []
-    if not files:
-        pytest.skip("../shared/corpus is not available")
-    for path in files:
+def test_real_frameworks_keep_offsets(corpus_dir) -> None:
+    for path in sorted(corpus_dir.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         passages = split_passages(text)
         assert len(passages) > 10, path.name
