@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.passages import MAX_CHARS, passage_at, split_passages
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def fold(text: str) -> str:
