@@ -119,10 +119,24 @@ def _fresh_engine(db_server: _Server, db_templates: Callable[[str], str], kind: 
     engine = get_engine(url)
     try:
         yield engine
+        _assert_spans_in_step(engine)
     finally:
         engine.dispose()
         get_engine.cache_clear()
         db_server.drop(name)
+
+
+def _assert_spans_in_step(engine: Engine) -> None:
+    """After every test: whatever it wrote, the as-of spans must still match the assessments."""
+    from tracker.assessments import spans_out_of_date
+
+    try:
+        with engine.connect() as connection:
+            stale = spans_out_of_date(connection)
+    except sa.exc.SQLAlchemyError:  # a test that took the schema apart (migrations, restores) has nothing to check
+        return
+    assert not stale, (f"assessment spans out of date for {stale}: a write path added assessments without "
+                       "tracker.assessments.refresh_spans")
 
 
 @pytest.fixture

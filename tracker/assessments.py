@@ -2,7 +2,9 @@
 
 Rows are never updated: a new row supersedes older ones for the same (company, commitment). "As of D" is the
 newest row with `valid_from <= D`; among rows with the same `valid_from` a human judgement (reviewed or
-self-reported and approved) outranks an automatic one, then the later recorded row wins.
+self-reported and approved) outranks an automatic one, then the later recorded row wins. That precedence is
+resolved once, when an assessment is added, into `AssessmentSpan` rows ([valid_from, valid_until) per
+assessment), so reading any date is a range scan (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -26,75 +29,105 @@ def level_label(level: int | None) -> str:
     return "Not applicable" if level is None else LEVELS.get(level, str(level))
 
 
-def _newest_first(table: type[m.Assessment]) -> tuple:
-    return (table.valid_from.desc(), _basis_rank_of(table).desc(), table.recorded_at.desc(), table.id.desc())
-
-
 def _basis_rank_of(table: type[m.Assessment]) -> sa.Case:
     return sa.case(*((table.basis == basis, rank) for basis, rank in BASIS_RANK.items()), else_=0)
 
 
-def latest_assessments_query(
+# ------------------------------------------------------------------------------------------- spans (upkeep)
+
+SPAN_LOCK_KEY = 0x7370_616E  # "span": PostgreSQL advisory lock that serialises span rebuilds across writers
+_CHUNK = 500  # companies per statement: far below every backend's bound-parameter limit
+
+
+def _span_select(company_ids: list[str] | None) -> sa.Select:
+    """Every assessment with the date its successor (in precedence order) takes over, or OPEN_END."""
+    a = m.Assessment
+    successor_from = sa.func.lead(a.valid_from).over(
+        partition_by=(a.company_id, a.commitment_id),
+        order_by=(a.valid_from, _basis_rank_of(a), a.recorded_at, a.id),
+    )
+    query = sa.select(
+        a.id, m.Commitment.framework_id, a.company_id, a.commitment_id, a.valid_from,
+        sa.func.coalesce(successor_from, sa.literal(m.OPEN_END, sa.Date)), a.level, a.basis, a.version_id,
+    ).join(m.Commitment, m.Commitment.id == a.commitment_id)
+    return query if company_ids is None else query.where(a.company_id.in_(company_ids))
+
+
+def refresh_spans(connection: sa.Connection, company_ids: Iterable[str] | None = None) -> None:
+    """Rewrite the spans of these companies (all when None) from their assessments, in the caller's transaction.
+
+    Called after every flush that adds assessments (see `tracker.models`) and by bulk loaders that insert
+    with SQLAlchemy Core. A company's spans are rebuilt whole, so rows may arrive in any order (backfills).
+    """
+    span = m.AssessmentSpan.__table__
+    columns = ["assessment_id", "framework_id", "company_id", "commitment_id", "valid_from", "valid_until", "level",
+               "basis", "version_id"]
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SPAN_LOCK_KEY)))
+    if company_ids is None:
+        connection.execute(span.delete())
+        connection.execute(span.insert().from_select(columns, _span_select(None)))
+        return
+    ids = sorted(set(company_ids))
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        connection.execute(span.delete().where(span.c.company_id.in_(chunk)))
+        connection.execute(span.insert().from_select(columns, _span_select(chunk)))
+
+
+def spans_out_of_date(connection: sa.Connection) -> list[str]:
+    """Companies whose spans do not match their assessments (empty when all is well); for checks and tests."""
+    expected = {tuple(row) for row in connection.execute(_span_select(None))}
+    span = m.AssessmentSpan.__table__
+    stored = {tuple(row) for row in connection.execute(sa.select(
+        span.c.assessment_id, span.c.framework_id, span.c.company_id, span.c.commitment_id, span.c.valid_from,
+        span.c.valid_until, span.c.level, span.c.basis, span.c.version_id))}
+    return sorted({row[2] for row in expected ^ stored})
+
+
+# ---------------------------------------------------------------------------------------------- as-of reads
+
+
+def in_force_query(
     as_of: date,
     *,
     framework_id: str | None = None,
     company_ids: Iterable[str] | None = None,
     commitment_ids: Iterable[str] | None = None,
-    dialect: str = "postgresql",
 ) -> sa.Select:
-    """One indexed query: the current row per (company, commitment) as of a date.
+    """The as-of query: the span in force on `as_of` per (company, commitment), one indexed range scan.
 
-    Two formulations of the same answer, because the planners differ (see benchmarks/README.md): on SQLite,
-    one index seek per (company, commitment) pair on `ix_assessment_asof` (a correlated LIMIT 1), which reads
-    only the rows in force instead of sorting the whole history; on PostgreSQL, a ROW_NUMBER window, which its
-    planner runs faster than thousands of correlated subplans.
+    Columns, in this order (`tracker.queries.Cell` is built from it positionally): company_id, commitment_id,
+    level, basis, valid_from, id (the assessment's), version_id. All are in the covering index
+    `ix_assessmentspan_framework_asof`, so a framework grid never reads a table.
     """
-    if dialect == "sqlite":
-        return _latest_by_seek(as_of, framework_id, company_ids, commitment_ids)
-    rank = sa.func.row_number().over(
-        partition_by=(m.Assessment.company_id, m.Assessment.commitment_id), order_by=_newest_first(m.Assessment)
-    ).label("rank")
-    inner = sa.select(m.Assessment.id.label("assessment_id"), rank).where(m.Assessment.valid_from <= as_of)
+    span = m.AssessmentSpan
+    query = sa.select(
+        span.company_id, span.commitment_id, span.level, span.basis, span.valid_from,
+        span.assessment_id.label("id"), span.version_id,
+    ).where(span.valid_from <= as_of, span.valid_until > as_of)
     if framework_id is not None:
-        inner = inner.where(m.Assessment.commitment_id.like(f"{framework_id}/%"))
+        query = query.where(span.framework_id == framework_id)
     if company_ids is not None:
-        inner = inner.where(m.Assessment.company_id.in_(list(company_ids)))
+        query = query.where(span.company_id.in_(list(company_ids)))
     if commitment_ids is not None:
-        inner = inner.where(m.Assessment.commitment_id.in_(list(commitment_ids)))
-    ranked = inner.subquery()
-    return (
-        sa.select(m.Assessment)
-        .join(ranked, ranked.c.assessment_id == m.Assessment.id)
-        .where(ranked.c.rank == 1)
-    )
+        query = query.where(span.commitment_id.in_(list(commitment_ids)))
+    return query
 
 
-def _latest_by_seek(
-    as_of: date, framework_id: str | None, company_ids: Iterable[str] | None, commitment_ids: Iterable[str] | None
-) -> sa.Select:
-    row = sa.orm.aliased(m.Assessment)
-    newest = (
-        sa.select(row.id)
-        .where(row.company_id == m.Company.id, row.commitment_id == m.Commitment.id, row.valid_from <= as_of)
-        .order_by(*_newest_first(row))
-        .limit(1)
-        .correlate(m.Company, m.Commitment)
-        .scalar_subquery()
-    )
-    pairs = sa.select(newest.label("newest_id")).select_from(m.Company).join(m.Commitment, sa.true())
-    if framework_id is not None:
-        pairs = pairs.where(m.Commitment.id.like(f"{framework_id}/%"))
-    if company_ids is not None:
-        pairs = pairs.where(m.Company.id.in_(list(company_ids)))
-    if commitment_ids is not None:
-        pairs = pairs.where(m.Commitment.id.in_(list(commitment_ids)))
-    in_force = pairs.subquery("in_force")
-    return sa.select(m.Assessment).join(in_force, in_force.c.newest_id == m.Assessment.id)
+def levels_in_force(session: Session, as_of: date, **filters: Any) -> list[sa.Row]:
+    """Level, basis and version per (company, commitment) as of a date: rows of `in_force_query`."""
+    return list(session.execute(in_force_query(as_of, **filters)))
 
 
-def latest_assessments(session: Session, as_of: date, **filters: object) -> list[m.Assessment]:
-    dialect = session.get_bind().dialect.name
-    return list(session.scalars(latest_assessments_query(as_of, dialect=dialect, **filters)))  # type: ignore[arg-type]
+def latest_assessments(session: Session, as_of: date, **filters: Any) -> list[sa.Row]:
+    """The whole assessment in force per (company, commitment) as of a date (rationale, confidence, ...).
+
+    Rows with the Assessment's column names, read-only: as-of readers never need
+    identity-mapped objects, and building thousands of them costs more than the query.
+    """
+    spans = in_force_query(as_of, **filters).subquery("in_force")
+    return list(session.execute(sa.select(*m.Assessment.__table__.c).join(spans, spans.c.id == m.Assessment.id)))
 
 
 @dataclass(frozen=True)

@@ -457,6 +457,8 @@ TABLE_DOCS = {
     "evidence": "A passage of a version that supports an indicator of a commitment.",
     "changeevent": "What changed in one commitment passage between two versions of a source.",
     "assessment": "Level of a company on a commitment from a date on; newer rows supersede older ones.",
+    "assessmentspan": "Derived from assessment: the dates between which each assessment is the one in force "
+                      "(the level as of D is the row with valid_from <= D < valid_until).",
     "selfreport": "A company's claim (approved ones only), verbatim, beside the reviewer's decision.",
     "catalogstate": "Key/value facts about loaded data (e.g. the hash of the seed that was loaded).",
     "user": "Accounts (withheld).", "loginsession": "Sign-in sessions (withheld).",
@@ -558,6 +560,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "recorded_at": "When recorded (UTC)", "assessor": "Who (tracker for automatic levels)",
         "rationale": "Why", "confidence": "Confidence of an automatic level, 0-1",
         "self_report_id": "Self-report it rests on", "origin": "pipeline, seed, review or self-report",
+    },
+    "assessmentspan": {
+        "assessment_id": "The assessment (assessment.id)", "valid_from": "First day it is in force",
+        "valid_until": "First day it no longer is (9999-12-31 while in force; equal to valid_from when a "
+                       "higher-ranked assessment on the same day outranks it)",
+        "level": "Copied from the assessment", "basis": "Copied from the assessment",
     },
     "selfreport": {
         "submitted_by": "Submitting account (ids only; accounts are withheld)", "submitted_at": "When (UTC)",

@@ -172,6 +172,7 @@ class DocumentVersion(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("source_id", "text_sha256"),
         sa.Index("ix_documentversion_source_fetched", "source_id", "fetched_at"),
+        sa.Index("ix_documentversion_source_published", "source_id", "published_on"),  # first publication: 1 seek
     )
     id: int | None = Field(default=None, primary_key=True)
     source_id: str = Field(foreign_key="source.id", index=True)
@@ -285,6 +286,37 @@ class Assessment(SQLModel, table=True):
     origin: str = "pipeline"  # pipeline | seed | review | self-report
 
 
+OPEN_END = date(9999, 12, 31)  # valid_until of a level still in force (a real date keeps the range indexable)
+
+
+class AssessmentSpan(SQLModel, table=True):
+    """When each Assessment is the one in force: [valid_from, valid_until). Derived, never edited by hand.
+
+    Why: "the level of every company on every commitment as of D" is then one range scan of a covering index
+    (`valid_from <= D < valid_until`) instead of a search for the newest row per pair. The precedence (newer
+    `valid_from`, then reviewed > self-reported > automatic, then newer `recorded_at`, then higher id) is
+    resolved when the span is written: a row outranked on its own day gets an empty span. `tracker.assessments`
+    rebuilds the spans of a company whenever one of its assessments is added; the columns the grids show are
+    copied here so the read never touches the assessment table.
+    """
+
+    __table_args__ = (
+        sa.Index("ix_assessmentspan_framework_asof", "framework_id", "valid_until", "valid_from", "company_id",
+                 "commitment_id", "level", "basis", "version_id", "assessment_id"),
+        sa.Index("ix_assessmentspan_company_asof", "company_id", "commitment_id", "valid_until"),
+        sa.Index("ix_assessmentspan_commitment_asof", "commitment_id", "valid_until"),
+    )
+    assessment_id: int = Field(foreign_key="assessment.id", primary_key=True)
+    framework_id: str = Field(foreign_key="framework.id")
+    company_id: str = Field(foreign_key="company.id")
+    commitment_id: str = Field(foreign_key="commitment.id")
+    valid_from: date
+    valid_until: date  # exclusive; OPEN_END while in force; equal to valid_from when outranked that same day
+    level: int | None = None
+    basis: str
+    version_id: int | None = None
+
+
 # ----------------------------------------------------------------------------------- people and decisions
 
 
@@ -394,3 +426,17 @@ class CatalogState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=80)
     value: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _keep_assessment_spans(session: sa.orm.Session, _context: object) -> None:
+    """Every flush that adds assessments rewrites those companies' spans in the same transaction.
+
+    Here, beside the tables, so that no way of adding an Assessment through a session can skip it; bulk
+    loaders that insert with Core call `tracker.assessments.refresh_spans` themselves.
+    """
+    companies = {obj.company_id for obj in session.new if isinstance(obj, Assessment)}
+    if companies:
+        from tracker.assessments import refresh_spans
+
+        refresh_spans(session.connection(), companies)

@@ -18,22 +18,43 @@ import yaml
 from sqlmodel import Session, select
 
 from tracker import models as m
-from tracker.assessments import latest_assessments
+from tracker.assessments import latest_assessments, levels_in_force
 from tracker.config import get_settings
 from tracker.errors import CatalogError, NotFoundError
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cell:
+    """The level in force for one (company, commitment): what a grid cell shows and links to.
+
+    Read-only by convention, not frozen: a grid builds ten thousand of them, and a frozen dataclass costs
+    five times as much to construct. Fields in the column order of `tracker.assessments.in_force_query`.
+    """
+
     company_id: str
     commitment_id: str
     level: int | None
     basis: str
     valid_from: date
     assessment_id: int
+    version_id: int | None  # the document version the level rests on (its quotes are the evidence)
+
+
+@dataclass(slots=True)
+class AssessedCell(Cell):
+    """A cell with the assessment's own reasons, for the pages that show them (company page, timeline)."""
+
     confidence: float | None
     rationale: str
-    version_id: int | None = None  # the document version the level rests on (its quotes are the evidence)
+
+
+@dataclass(slots=True)
+class CompanyRef:
+    """A company as a grid lists it (the overview may list a thousand: plain rows, not ORM objects)."""
+
+    id: str
+    name: str
+    group: str
 
 
 @dataclass
@@ -41,8 +62,8 @@ class Overview:
     framework: m.Framework
     as_of: date
     commitments: list[m.Commitment]
-    companies: list[m.Company]
-    signatures: dict[str, m.Signature]
+    companies: list[CompanyRef]
+    signed_on: dict[str, date]  # company id -> date it signed this framework
     cells: dict[tuple[str, str], Cell]
     headline: dict[str, object] = field(default_factory=dict)
 
@@ -88,47 +109,58 @@ def overview(
     if framework is None:
         raise NotFoundError(f"unknown framework '{framework_id}'")
     commitments = framework_commitments(session, framework_id)
-    signatures = {
-        s.company_id: s
-        for s in session.exec(select(m.Signature).where(m.Signature.framework_id == framework_id))
-    }
-    query = select(m.Company).order_by(m.Company.name)
+    signed_on: dict[str, date] = {company_id: day for company_id, day in session.execute(
+        sa.select(m.Signature.company_id, m.Signature.signed_on).where(m.Signature.framework_id == framework_id))}
+    query = sa.select(m.Company.id, m.Company.name, m.Company.group).order_by(m.Company.name)
     if groups:
         query = query.where(m.Company.group.in_(groups))
-    companies = list(session.exec(query))
+    companies = [CompanyRef(*row) for row in session.execute(query)]
     if signatories_only:
-        companies = [c for c in companies if c.id in signatures and signatures[c.id].signed_on <= as_of]
-    company_ids = [c.id for c in companies]
+        companies = [c for c in companies if c.id in signed_on and signed_on[c.id] <= as_of]
+    shown = {c.id for c in companies}
+    # The whole framework in one index range scan; keeping the shown companies here costs less than an IN list
+    # of every signatory (and stays within every backend's parameter limit).
     cells = {
-        (a.company_id, a.commitment_id): _cell(a)
-        for a in latest_assessments(session, as_of, framework_id=framework_id, company_ids=company_ids)
+        (row.company_id, row.commitment_id): _cell(row)
+        for row in levels_in_force(session, as_of, framework_id=framework_id) if row.company_id in shown
     }
-    result = Overview(framework, as_of, commitments, companies, signatures, cells)
+    result = Overview(framework, as_of, commitments, companies, signed_on, cells)
     result.headline = _headline(session, result)
     return result
 
 
 def published_frameworks_by(session: Session, company_ids: list[str], by: date) -> dict[str, date]:
-    """First publication date (on or before `by`) of a framework document, per company."""
-    rows = session.execute(
-        sa.select(m.Source.company_id, sa.func.min(m.DocumentVersion.published_on))
-        .join(m.DocumentVersion, m.DocumentVersion.source_id == m.Source.id)
-        .where(m.Source.kind == "framework", m.Source.company_id.in_(company_ids),
-               m.DocumentVersion.published_on.is_not(None), m.DocumentVersion.published_on <= by)
-        .group_by(m.Source.company_id)
-    ).all()
-    return {company_id: first for company_id, first in rows}
+    """First publication date (on or before `by`) of a framework document, per company.
+
+    One `min()` per framework source, which `ix_documentversion_source_published` answers with one index seek
+    however many weekly versions a source has.
+    """
+    first = (
+        sa.select(sa.func.min(m.DocumentVersion.published_on))
+        .where(m.DocumentVersion.source_id == m.Source.id, m.DocumentVersion.published_on <= by)
+        .scalar_subquery()
+    )
+    result: dict[str, date] = {}
+    for i in range(0, len(company_ids), 1000):
+        rows = session.execute(
+            sa.select(m.Source.company_id, first)
+            .where(m.Source.kind == "framework", m.Source.company_id.in_(company_ids[i:i + 1000]))
+        )
+        for company_id, published in rows:
+            if published is not None and (company_id not in result or published < result[company_id]):
+                result[company_id] = published
+    return result
 
 
 def _headline(session: Session, view: Overview) -> dict[str, object]:
-    signatories = [c for c in view.companies if c.id in view.signatures]
+    signatories = [c for c in view.companies if c.id in view.signed_on]
     headline: dict[str, object] = {"signatories": len(signatories), "companies": len(view.companies)}
     for deadline in view.framework.deadlines:
         due = date.fromisoformat(deadline["date"])
         if due > view.as_of:
             continue
         published = published_frameworks_by(session, [c.id for c in signatories], due)
-        due_signatories = [c for c in signatories if view.signatures[c.id].signed_on <= due]
+        due_signatories = [c for c in signatories if view.signed_on[c.id] <= due]
         headline["deadline"] = {
             "label": deadline["label"], "date": due,
             "met": sum(1 for c in due_signatories if c.id in published),
@@ -151,24 +183,22 @@ def _headline(session: Session, view: Overview) -> dict[str, object]:
 def data_version(session: Session) -> str:
     """A cheap fingerprint of everything pages show: any write changes it, so cached views are dropped.
 
-    One query of scalar subqueries (counts, newest ids and timestamps), so it can run on every page load.
+    One query of index lookups, so it can run on every page load however large the history grows. The big
+    tables are append-only (assessment, fetchattempt) or rewritten by delete-and-insert (evidence, change
+    events), so their newest id moves on every write; counting them would read millions of rows per page
+    view. Small tables that are updated in place (self-reports, runs, signatures, catalog state) also give a
+    count and their newest timestamp. A write that only deleted rows would be missed until the cache TTL
+    (`TRACKER_CACHE_TTL`) expires; the tracker never makes one.
     """
-    parts = []
-    for table, extra in (
-        (m.Assessment, m.Assessment.recorded_at), (m.DocumentVersion, m.DocumentVersion.fetched_at),
-        (m.ChangeEvent, m.ChangeEvent.detected_at), (m.SelfReport, m.SelfReport.decided_at),
-        (m.FetchAttempt, m.FetchAttempt.started_at), (m.RefreshRun, m.RefreshRun.finished_at),
-    ):
-        parts += [
-            sa.select(sa.func.count()).select_from(table).scalar_subquery(),
-            sa.select(sa.func.max(table.id)).scalar_subquery(),
-            sa.select(sa.func.max(extra)).scalar_subquery(),
-        ]
-    parts += [
-        sa.select(sa.func.max(m.CatalogState.updated_at)).scalar_subquery(),
-        sa.select(sa.func.count()).select_from(m.Evidence).scalar_subquery(),
-        sa.select(sa.func.count()).select_from(m.Signature).scalar_subquery(),
+    parts = [
+        sa.select(sa.func.max(table.id)).scalar_subquery()
+        for table in (m.Assessment, m.DocumentVersion, m.Evidence, m.ChangeEvent, m.FetchAttempt)
     ]
+    for table, changed in ((m.SelfReport, m.SelfReport.decided_at), (m.RefreshRun, m.RefreshRun.finished_at),
+                           (m.Signature, None), (m.CatalogState, m.CatalogState.updated_at)):
+        parts.append(sa.select(sa.func.count()).select_from(table).scalar_subquery())
+        if changed is not None:
+            parts.append(sa.select(sa.func.max(changed)).scalar_subquery())
     row = session.execute(sa.select(*parts)).one()
     return "|".join("" if value is None else str(value) for value in row)
 
@@ -274,9 +304,14 @@ def evidence_for(
     return result
 
 
-def _cell(a: m.Assessment) -> Cell:
-    return Cell(a.company_id, a.commitment_id, a.level, a.basis, a.valid_from, a.id, a.confidence, a.rationale,
-                a.version_id)
+def _cell(row: sa.Row) -> Cell:
+    """A grid cell from a row of `levels_in_force` (same columns, same order)."""
+    return Cell(*row)
+
+
+def _assessed_cell(row: sa.Row) -> AssessedCell:
+    return AssessedCell(row.company_id, row.commitment_id, row.level, row.basis, row.valid_from, row.id,
+                        row.version_id, row.confidence, row.rationale)
 
 
 @dataclass(frozen=True)
@@ -377,9 +412,9 @@ class CompanyView:
     framework: m.Framework
     signatures: list[SignatureInfo]
     commitments: list[m.Commitment]
-    cells: dict[str, Cell]
+    cells: dict[str, AssessedCell]
     evidence: dict[str, list[EvidenceItem]]
-    timeline: list[Cell]
+    timeline: list[AssessedCell]
     documents: list[SourceDocuments]
     changes: list[ChangeItem]
 
@@ -435,14 +470,14 @@ def company_view(session: Session, company_id: str, as_of: date, framework_id: s
         raise NotFoundError(f"unknown framework '{framework_id}'")
     commitments = framework_commitments(session, framework_id)
     cells = {
-        a.commitment_id: _cell(a)
+        a.commitment_id: _assessed_cell(a)
         for a in latest_assessments(session, as_of, framework_id=framework_id, company_ids=[company_id])
     }
     pairs = [(cell.version_id, cid) for cid, cell in cells.items() if cell.version_id is not None]
     evidence = {cid: items for (_, cid), items in evidence_for(session, pairs).items()}
     timeline = [
-        _cell(a) for a in session.scalars(
-            sa.select(m.Assessment)
+        _assessed_cell(a) for a in session.execute(
+            sa.select(*m.Assessment.__table__.c)
             .where(m.Assessment.company_id == company_id, m.Assessment.commitment_id.like(f"{framework_id}/%"),
                    m.Assessment.valid_from <= as_of)
             .order_by(m.Assessment.valid_from, m.Assessment.recorded_at, m.Assessment.id)
@@ -499,7 +534,7 @@ def commitment_view(session: Session, commitment_id: str, as_of: date) -> Commit
             select(m.Signature).where(m.Signature.framework_id == commitment.framework_id,
                                       m.Signature.signed_on <= as_of))
     }
-    cells = {a.company_id: _cell(a) for a in latest_assessments(session, as_of, commitment_ids=[commitment_id])}
+    cells = {a.company_id: _cell(a) for a in levels_in_force(session, as_of, commitment_ids=[commitment_id])}
     company_ids = sorted(set(signatures) | set(cells))
     companies = list(session.exec(select(m.Company).where(m.Company.id.in_(company_ids)).order_by(m.Company.name)))
     versions = {company_id: cell.version_id for company_id, cell in cells.items() if cell.version_id is not None}
