@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker import models as m
@@ -265,8 +266,8 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
             for a in latest_assessments(session, since, framework_id=framework_id, company_ids=company_ids)}
 
     sources = {s.id: s for s in session.exec(select(m.Source).where(m.Source.company_id.in_(company_ids)))}
-    versions = [v for v in session.exec(
-        select(m.DocumentVersion).where(m.DocumentVersion.source_id.in_(list(sources)))
+    versions = [v for v in session.execute(
+        sa.select(*_VERSION_COLUMNS).where(m.DocumentVersion.source_id.in_(list(sources)))
     ) if effective_date(v) <= as_of] if sources else []
     versions_by_id = {v.id: v for v in versions}
     evidence = _best_evidence(session, versions_by_id, [c.id for c in commitments])
@@ -289,6 +290,17 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
 
 
 IN_CHUNK = 5_000
+# What the stocktake shows of a version and of a passage: read as plain rows, never as ORM objects or with the
+# document text (a signatory may have hundreds of versions).
+_VERSION_COLUMNS = (
+    m.DocumentVersion.id, m.DocumentVersion.source_id, m.DocumentVersion.url, m.DocumentVersion.fetched_at,
+    m.DocumentVersion.published_on, m.DocumentVersion.version_label, m.DocumentVersion.text_sha256,
+    m.DocumentVersion.raw_sha256,
+)
+_EVIDENCE_COLUMNS = (
+    m.Evidence.id, m.Evidence.version_id, m.Evidence.commitment_id, m.Evidence.quote, m.Evidence.section,
+    m.Evidence.page, m.Evidence.score, m.Evidence.commits,
+)
 
 
 def _best_evidence(
@@ -300,7 +312,7 @@ def _best_evidence(
         return best
     ids = sorted(versions)
     rows = (row for start in range(0, len(ids), IN_CHUNK)  # chunks: backends cap the parameters per query
-            for row in session.exec(select(m.Evidence).where(
+            for row in session.execute(sa.select(*_EVIDENCE_COLUMNS).where(
                 m.Evidence.version_id.in_(ids[start:start + IN_CHUNK]), m.Evidence.commitment_id.in_(commitment_ids))))
     for row in rows:
         key = (row.version_id, row.commitment_id)
@@ -557,12 +569,24 @@ def _company_rows(
     changes: list[ChangeRow], first_published: dict[str, date], deadlines: list[DeadlineRow],
     documents: list[DocumentRow],
 ) -> list[CompanyRow]:
+    levels_of: dict[str, list[LevelRow]] = defaultdict(list)
+    for level_row in levels:
+        levels_of[level_row.company_id].append(level_row)
+    kinds_of: dict[str, Counter] = defaultdict(Counter)
+    for change in changes:
+        kinds_of[change.company_id][change.kind] += 1
+    docs_of: dict[str, list[DocumentRow]] = defaultdict(list)
+    for document in documents:
+        docs_of[document.company_id].append(document)
+    deadlines_of: dict[str, list[DeadlineRow]] = defaultdict(list)
+    for deadline in deadlines:
+        deadlines_of[deadline.company_id].append(deadline)
     result = []
     for company in companies:
-        rows = [r for r in levels if r.company_id == company.id]
+        rows = levels_of[company.id]
         counts = Counter(r.level for r in rows if r.basis != "not assessed")
-        kinds = Counter(c.kind for c in changes if c.company_id == company.id)
-        docs = [d for d in documents if d.company_id == company.id]
+        kinds = kinds_of[company.id]
+        docs = docs_of[company.id]
         result.append(CompanyRow(
             company_id=company.id, company=company.name, signed_on=signatures[company.id].signed_on,
             assessed=sum(1 for r in rows if r.basis != "not assessed"),
@@ -572,7 +596,7 @@ def _company_rows(
             moved_up=sum(1 for r in rows if r.moved == "up"), moved_down=sum(1 for r in rows if r.moved == "down"),
             weakened=kinds["weakened"], strengthened=kinds["strengthened"],
             first_framework_published_on=first_published.get(company.id),
-            deadlines="; ".join(f"{d.deadline_id}: {d.status}" for d in deadlines if d.company_id == company.id),
+            deadlines="; ".join(f"{d.deadline_id}: {d.status}" for d in deadlines_of[company.id]),
             documents="; ".join(
                 f"{d.title} ({d.version_label or d.published_on or d.retrieved_at.date()}, v{d.version_id})"
                 for d in docs
