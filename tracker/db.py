@@ -23,6 +23,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB of page cache per connection (the default is 2 MiB): a framework grid at a thousand companies
+    # reads ~10 MB of index, and pages held by SQLite survive the OS evicting the file from its cache.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
