@@ -13,7 +13,8 @@ Shape (defaults are realistic, not worst case):
   week, so full-text search has something to find);
 - per (company, commitment) an initial assessment, then on average `changes_per_year` level changes at random
   weeks; about 5% of changes also get a reviewed row on the same `valid_from` (exercises the tie-break);
-- one Evidence row per assessment at level >= 1 (the quote the pages show).
+- one Evidence row per assessment at level >= 1 (the quote the pages show);
+- one AssessmentSpan per assessment (the as-of index), written by `tracker.assessments.refresh_spans`.
 
 Run alone: python benchmarks/generate.py sqlite:////tmp/bench.db --companies 100 --commitments 20 --years 2
 """
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Engine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker import models as m
+from tracker.assessments import refresh_spans
 
 FRAMEWORK_PREFIX = "bench-"
 START = date(2021, 1, 4)  # a Monday; week w starts START + 7w
@@ -134,7 +136,10 @@ def generate(
         _insert(connection, m.Framework.__table__, ({
             "id": framework_id(f), "name": f"Synthetic benchmark framework {f}", "short_name": f"Bench {f}",
             "announced": START, "publisher": "benchmarks/generate.py", "source_url": "https://example.org/bench",
-            "description": "Synthetic data for benchmarks.", "deadlines": [], "preamble": [], "groups": [],
+            "description": "Synthetic data for benchmarks.", "preamble": [], "groups": [],
+            # A deadline in the first year, as real frameworks have one: the overview's headline counts it.
+            "deadlines": [{"id": "bench-summit", "date": (START + timedelta(weeks=26)).isoformat(),
+                           "label": "the synthetic summit"}],
         } for f in range(1, frameworks + 1)), counts)
         _insert(connection, m.Commitment.__table__, ({
             "id": commitment_id(k, per), "framework_id": framework_id(framework_of(k)), "number": f"C{k:03d}",
@@ -221,6 +226,8 @@ def generate(
                 evidence.clear()
         _insert(connection, table_a, iter(assessments), counts)
         _insert(connection, table_e, iter(evidence), counts)
+        refresh_spans(connection, [company_id(n) for n in range(1, companies + 1)])  # Core inserts: spans by hand
+        counts.rows["assessmentspan"] = connection.scalar(sa.select(sa.func.count()).select_from(m.AssessmentSpan))
         if connection.dialect.name == "postgresql":
             for table in ("documentversion", "assessment", "evidence", "signature"):
                 connection.execute(sa.text(

@@ -76,7 +76,7 @@ def dates(years: int) -> list[date]:
 
 def _database(backend: str, scale: str, workdir: Path, postgres_url: str, fresh: bool) -> tuple[Engine, str]:
     companies, commitments, years = SCALES[scale]
-    shape = f"{companies}x{commitments}x{years}:seed42"
+    shape = f"{companies}x{commitments}x{years}:seed42:v2"  # bump when generate.py changes its output
     if backend == "sqlite":
         path = workdir / f"ct-bench-{scale}.db"
         if fresh:
