@@ -11,6 +11,7 @@ $TRACKER_BENCH_POSTGRES_URL or postgresql+psycopg://postgres@127.0.0.1:5432/post
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
 import os
 import statistics
@@ -128,10 +129,14 @@ def bench_database(engine: Engine, scale: str, repeat: int) -> list[Row]:
         rows.append(Row("as-of query, one framework", backend, ours, base,
                         f"{companies * 10:,} cells; baseline: replay all rows in Python"))
 
-        ours = median_ms(lambda i: queries.overview(session, framework, pick(i)), repeat)
-        with mock.patch.object(queries, "latest_assessments", _replay_as_latest):
-            base = median_ms(lambda i: queries.overview(session, framework, pick(i)), repeat)
-        rows.append(Row("overview page read model", backend, ours, base, "baseline: same, as-of by replay"))
+        # "As of any date": the median per date over `repeat` runs, and the slowest date is what is reported.
+        per_date = {d: median_ms(lambda i, d=d: queries.overview(session, framework, d), repeat) for d in when}
+        worst = max(per_date, key=per_date.__getitem__)
+        with mock.patch.object(queries, "levels_in_force", _replay_as_levels):
+            base = median_ms(lambda i: queries.overview(session, framework, worst), max(1, repeat // 2))
+        spread = f"{min(per_date.values()):,.0f}-{max(per_date.values()):,.0f} ms over {len(when)} dates"
+        rows.append(Row("overview page read model", backend, per_date[worst], base,
+                        f"slowest date ({worst}); {spread}; target 200 ms; baseline: same, as-of by replay"))
 
         ours = median_ms(lambda i: latest_assessments(session, pick(i)), max(1, repeat // 2))
         base = median_ms(lambda i: baselines.replay_latest_assessments(session, pick(i)), max(1, repeat // 2))
@@ -186,6 +191,15 @@ def bench_database(engine: Engine, scale: str, repeat: int) -> list[Row]:
 
 def _replay_as_latest(session: Session, as_of: date, **filters: object) -> list[m.Assessment]:
     return baselines.replay_latest_assessments(session, as_of, **filters)  # type: ignore[arg-type]
+
+
+_LevelRow = collections.namedtuple("_LevelRow", "company_id commitment_id level basis valid_from id version_id")
+
+
+def _replay_as_levels(session: Session, as_of: date, **filters: object) -> list[tuple]:
+    """The replay baseline in the shape of `levels_in_force` rows (the columns of `in_force_query`)."""
+    return [_LevelRow(a.company_id, a.commitment_id, a.level, a.basis, a.valid_from, a.id, a.version_id)
+            for a in baselines.replay_latest_assessments(session, as_of, **filters)]  # type: ignore[arg-type]
 
 
 def bench_mapping(repeat: int) -> list[Row]:

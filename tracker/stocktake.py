@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -220,7 +220,12 @@ class Stocktake:
     documents: list[DocumentRow]
 
     def tables(self) -> dict[str, list[dict]]:
-        return {name: [asdict(row) for row in getattr(self, name)] for name in TABLES}
+        """Every table as dicts (shallow: the rows hold plain values, so `asdict`'s deep copies are not needed)."""
+        result = {}
+        for name, row_type in TABLES.items():
+            columns = [f.name for f in fields(row_type)]
+            result[name] = [{c: getattr(row, c) for c in columns} for row in getattr(self, name)]
+        return result
 
     def frame(self, table: str) -> pd.DataFrame:
         return pd.DataFrame(self.tables()[table], columns=[f.name for f in fields(TABLES[table])])
@@ -266,9 +271,9 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
             for a in latest_assessments(session, since, framework_id=framework_id, company_ids=company_ids)}
 
     sources = {s.id: s for s in session.exec(select(m.Source).where(m.Source.company_id.in_(company_ids)))}
-    versions = [v for v in session.execute(
+    versions = [v for v in (_VersionRow(*row) for row in session.execute(
         sa.select(*_VERSION_COLUMNS).where(m.DocumentVersion.source_id.in_(list(sources)))
-    ) if effective_date(v) <= as_of] if sources else []
+    )) if effective_date(v) <= as_of] if sources else []
     versions_by_id = {v.id: v for v in versions}
     evidence = _best_evidence(session, versions_by_id, [c.id for c in commitments])
 
@@ -297,6 +302,22 @@ _VERSION_COLUMNS = (
     m.DocumentVersion.published_on, m.DocumentVersion.version_label, m.DocumentVersion.text_sha256,
     m.DocumentVersion.raw_sha256,
 )
+
+
+@dataclass(slots=True)
+class _VersionRow:
+    """A version as the stocktake reads it (the columns of _VERSION_COLUMNS, in order)."""
+
+    id: int
+    source_id: str
+    url: str
+    fetched_at: datetime
+    published_on: date | None
+    version_label: str | None
+    text_sha256: str
+    raw_sha256: str | None
+
+
 _EVIDENCE_COLUMNS = (
     m.Evidence.id, m.Evidence.version_id, m.Evidence.commitment_id, m.Evidence.quote, m.Evidence.section,
     m.Evidence.page, m.Evidence.score, m.Evidence.commits,
