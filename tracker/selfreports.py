@@ -349,7 +349,7 @@ class ReviewContext:
     report: m.SelfReport
     company: m.Company
     commitment: m.Commitment
-    current: m.Assessment | None
+    current: sa.Row | None  # the assessment in force today (a row of tracker.assessments.latest_assessments)
     evidence: list[EvidenceItem] = field(default_factory=list)
     upload_version: m.DocumentVersion | None = None
 

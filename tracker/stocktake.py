@@ -344,7 +344,7 @@ def _best_evidence(
     return best
 
 
-def _moved(old: m.Assessment | None, new: m.Assessment | None) -> str:
+def _moved(old: sa.Row | None, new: sa.Row | None) -> str:
     if new is None or new.level is None:
         return ""
     if old is None or old.level is None:
