@@ -25,6 +25,7 @@ from tracker.assessments import (
 COMPANIES = ["anthropic", "openai"]
 COMMITMENTS = ["seoul-2024/I", "seoul-2024/II"]
 DAY0 = date(2025, 1, 1)
+FUTURE = date(2030, 1, 1)  # after anything the shipped seed holds
 
 
 def replay(rows: list[dict], as_of: date) -> dict[tuple[str, str], int]:
@@ -187,3 +188,20 @@ def test_framework_grid_reads_only_the_covering_index(session):
     sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = " ".join(str(row[-1]) for row in session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "COVERING INDEX ix_assessmentspan_framework_asof" in plan, plan
+
+
+def test_init_rebuilds_spans_that_a_bulk_insert_left_out(engine):
+    """A company the seed does not touch, so no session flush happens to rebuild its spans on the way."""
+    from tracker.bootstrap import initialize
+
+    with engine.begin() as connection:
+        connection.execute(sa.insert(m.Assessment.__table__), [{
+            "company_id": "apple", "commitment_id": "white-house-2023/1", "level": 2, "basis": "automatic",
+            "valid_from": FUTURE, "recorded_at": datetime(2025, 1, 1, tzinfo=UTC), "rationale": "",
+            "assessor": "tracker", "origin": "pipeline"}])
+    counts = initialize(engine)
+    assert counts["assessment spans rebuilt"] == 1
+    assert "assessment spans rebuilt" not in initialize(engine)  # idempotent once repaired
+    with Session(engine) as session:
+        assert [r.level for r in levels_in_force(session, FUTURE, company_ids=["apple"],
+                                                 commitment_ids=["white-house-2023/1"])] == [2]

@@ -125,3 +125,29 @@ def test_methodology_reads_rubrics_texts_and_metrics():
     assert "seoul-2024" in material.rubrics
     assert {"indicator", "what we look for", "core"} <= set(material.rubrics["seoul-2024"].columns)
     assert "mapping" in material.texts and "mapping" in material.metrics
+
+
+def test_overview_and_commitment_views_issue_the_same_queries_for_two_or_twenty_companies(engine):
+    """No query per company or per cell: growing the grid tenfold adds rows, not statements."""
+    with Session(engine, expire_on_commit=False) as session:
+        build_dashboard_data(session)
+
+    def statements() -> tuple[int, int, q.Overview]:
+        with Session(engine) as session, count_queries(engine) as overview_sql:
+            view = q.overview(session, "seoul-2024", AS_OF)
+        with Session(engine) as session, count_queries(engine) as commitment_sql:
+            q.commitment_view(session, "seoul-2024/II", AS_OF)
+        return len(overview_sql), len(commitment_sql), view
+
+    small_overview, small_commitment, before = statements()
+    with Session(engine, expire_on_commit=False) as session:
+        signatories = [c.id for c in before.companies]
+        commitments = [c.id for c in before.commitments]
+        for n, company_id in enumerate(signatories):
+            for k, commitment_id in enumerate(commitments):
+                f.add_assessment(session, company_id, commitment_id, (n + k) % 4, date(2025, 1, 1))
+        session.commit()
+    big_overview, big_commitment, after = statements()
+    assert len(after.cells) == len(signatories) * len(commitments) > 10 * len(before.cells)
+    assert (big_overview, big_commitment) == (small_overview, small_commitment)
+    assert small_overview <= 8, small_overview

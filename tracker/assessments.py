@@ -75,6 +75,20 @@ def refresh_spans(connection: sa.Connection, company_ids: Iterable[str] | None =
         connection.execute(span.insert().from_select(columns, _span_select(chunk)))
 
 
+def repair_spans(connection: sa.Connection) -> bool:
+    """Rebuild every span when there are not exactly as many as assessments (for `init`); True if it did.
+
+    Catches the likely fault, a bulk insert that skipped `refresh_spans`, with two counts instead of a
+    comparison of every row.
+    """
+    count = sa.func.count()
+    if connection.scalar(sa.select(count).select_from(m.Assessment)) == connection.scalar(
+            sa.select(count).select_from(m.AssessmentSpan)):
+        return False
+    refresh_spans(connection)
+    return True
+
+
 def spans_out_of_date(connection: sa.Connection) -> list[str]:
     """Companies whose spans do not match their assessments (empty when all is well); for checks and tests."""
     expected = {tuple(row) for row in connection.execute(_span_select(None))}

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tracker import models as m
+from tracker.assessments import repair_spans
 from tracker.catalog import load_catalog, sync_catalog
 from tracker.config import get_settings
 from tracker.db import get_engine, migrate, session_scope
@@ -24,6 +25,8 @@ def initialize(engine: Engine | None = None, data_dir: Path | None = None) -> di
     with session_scope(engine) as session:
         counts = sync_catalog(session, catalog)
         counts.update(load_seed(session, data_dir / "seed"))
+        if repair_spans(session.connection()):
+            counts["assessment spans rebuilt"] = 1
     return counts
 
 

@@ -325,22 +325,30 @@ _EVIDENCE_COLUMNS = (
 
 
 def _best_evidence(
-    session: Session, versions: dict[int, m.DocumentVersion], commitment_ids: list[str]
-) -> dict[tuple[int, str], m.Evidence]:
-    """Per (version, commitment), the passage that best supports it: committing passages first, then score."""
-    best: dict[tuple[int, str], m.Evidence] = {}
+    session: Session, versions: dict[int, _VersionRow], commitment_ids: list[str]
+) -> dict[tuple[int, str], sa.Row]:
+    """Per (version, commitment), the passage that best supports it: committing passages first, then score.
+
+    Selected by the versions' sources (a few ids), not by version ids: a signatory may have hundreds of
+    versions, and hundreds of thousands of bound parameters cost more to send than the rows they select.
+    """
+    best: dict[tuple[int, str], sa.Row] = {}
     if not versions or not commitment_ids:
         return best
-    ids = sorted(versions)
-    rows = (row for start in range(0, len(ids), IN_CHUNK)  # chunks: backends cap the parameters per query
-            for row in session.execute(sa.select(*_EVIDENCE_COLUMNS).where(
-                m.Evidence.version_id.in_(ids[start:start + IN_CHUNK]), m.Evidence.commitment_id.in_(commitment_ids))))
+    source_ids = sorted({v.source_id for v in versions.values()})
+    rows = (row for start in range(0, len(source_ids), IN_CHUNK)  # chunks: backends cap the parameters per query
+            for row in session.execute(
+                sa.select(*_EVIDENCE_COLUMNS).join(m.DocumentVersion, m.DocumentVersion.id == m.Evidence.version_id)
+                .where(m.DocumentVersion.source_id.in_(source_ids[start:start + IN_CHUNK]),
+                       m.Evidence.commitment_id.in_(commitment_ids))))
+    ranks: dict[tuple[int, str], tuple] = {}
     for row in rows:
-        key = (row.version_id, row.commitment_id)
-        current = best.get(key)
-        if current is None or (row.commits, row.score, -(row.id or 0)) > (current.commits, current.score,
-                                                                           -(current.id or 0)):
-            best[key] = row
+        evidence_id, version_id, commitment_id, _, _, _, score, commits = row
+        if version_id not in versions:  # published after the as-of date
+            continue
+        key, rank = (version_id, commitment_id), (commits, score, -(evidence_id or 0))
+        if key not in ranks or rank > ranks[key]:
+            ranks[key], best[key] = rank, row
     return best
 
 
