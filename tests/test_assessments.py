@@ -113,11 +113,17 @@ def test_bulk_loads_rebuild_spans_with_refresh_spans(engine):
         assert [r.level for r in levels_in_force(session, DAY0 + timedelta(days=10))] == [0]
 
 
-def test_the_shipped_seed_loads_with_its_spans(seeded_engine):
+def test_the_shipped_seed_loads_with_its_spans_and_replays_the_same_levels(seeded_engine):
     with seeded_engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(m.AssessmentSpan)) == connection.scalar(
             sa.select(sa.func.count()).select_from(m.Assessment)) > 0
         assert spans_out_of_date(connection) == []
+    with Session(seeded_engine) as session:
+        written = [dict(row._mapping) for row in session.execute(sa.select(
+            m.Assessment.id, m.Assessment.company_id, m.Assessment.commitment_id, m.Assessment.valid_from,
+            m.Assessment.basis, m.Assessment.recorded_at))]
+        for as_of in (date(2024, 5, 21), date(2025, 2, 10), date(2025, 10, 1), date(2026, 11, 28)):
+            assert _in_force(session, as_of) == replay(written, as_of), as_of
 
 
 def test_migration_fills_spans_for_existing_assessments(db_server):
