@@ -214,3 +214,32 @@ def test_init_rebuilds_spans_that_a_bulk_insert_left_out(engine):
     with Session(engine) as session:
         assert [r.level for r in levels_in_force(session, FUTURE, company_ids=["apple"],
                                                  commitment_ids=["white-house-2023/1"])] == [2]
+
+
+def test_two_writers_adding_levels_for_one_company_leave_consistent_spans(engine):
+    """A refresh and a reviewer writing at once: the second rebuild waits for the first and sees its row."""
+    import threading
+
+    first = Session(engine)
+    f.add_assessment(first, "openai", "seoul-2024/I", 1, DAY0)  # flushed: spans rebuilt, transaction open
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with Session(engine) as second:
+                f.add_assessment(second, "openai", "seoul-2024/I", 3, DAY0, basis="reviewed")
+                second.commit()
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive(), "the second writer should wait for the first transaction"
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert not errors, errors
+    with Session(engine) as session:
+        assert spans_out_of_date(session.connection()) == []
+        assert [(r.level, r.basis) for r in levels_in_force(session, DAY0)] == [(3, "reviewed")]
