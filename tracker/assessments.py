@@ -60,8 +60,7 @@ def refresh_spans(connection: sa.Connection, company_ids: Iterable[str] | None =
     with SQLAlchemy Core. A company's spans are rebuilt whole, so rows may arrive in any order (backfills).
     """
     span = m.AssessmentSpan.__table__
-    columns = ["assessment_id", "framework_id", "company_id", "commitment_id", "valid_from", "valid_until", "level",
-               "basis", "version_id"]
+    columns = list(span.c.keys())  # the table's column order is `_span_select`'s
     if connection.dialect.name == "postgresql":
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SPAN_LOCK_KEY)))
     if company_ids is None:
@@ -92,10 +91,7 @@ def repair_spans(connection: sa.Connection) -> bool:
 def spans_out_of_date(connection: sa.Connection) -> list[str]:
     """Companies whose spans do not match their assessments (empty when all is well); for checks and tests."""
     expected = {tuple(row) for row in connection.execute(_span_select(None))}
-    span = m.AssessmentSpan.__table__
-    stored = {tuple(row) for row in connection.execute(sa.select(
-        span.c.assessment_id, span.c.framework_id, span.c.company_id, span.c.commitment_id, span.c.valid_from,
-        span.c.valid_until, span.c.level, span.c.basis, span.c.version_id))}
+    stored = {tuple(row) for row in connection.execute(sa.select(m.AssessmentSpan.__table__))}
     return sorted({row[2] for row in expected ^ stored})
 
 

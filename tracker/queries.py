@@ -7,6 +7,7 @@ pandas frames) so that exports and the CLI can reuse it.
 from __future__ import annotations
 
 import json
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -207,7 +208,7 @@ def data_version(session: Session) -> str:
 # ------------------------------------------------------------------------------------------- shared rows
 
 # Version columns without the text: pages list many versions and must not load whole documents to do so.
-_VERSION_META = (
+VERSION_META = (
     m.DocumentVersion.id, m.DocumentVersion.source_id, m.DocumentVersion.url, m.DocumentVersion.fetched_at,
     m.DocumentVersion.origin, m.DocumentVersion.version_label, m.DocumentVersion.published_on,
     m.DocumentVersion.char_count, m.DocumentVersion.page_count, m.DocumentVersion.format,
@@ -216,9 +217,12 @@ _VERSION_META = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VersionInfo:
-    """A version's metadata (never its text); `label` is what a person calls it."""
+    """A version's metadata (never its text); `label` is what a person calls it.
+
+    Read-only by convention, not frozen, like `Cell`: the stocktake builds one per version of every signatory.
+    """
 
     id: int
     source_id: str
@@ -248,8 +252,12 @@ class VersionInfo:
         return f"{name} ({when})" if name else when
 
 
-def _version_info(row: sa.Row) -> VersionInfo:
-    return VersionInfo(**{key: row._mapping[key] for key in VersionInfo.__dataclass_fields__})
+_VERSION_FIELDS = operator.itemgetter(*VersionInfo.__dataclass_fields__)
+
+
+def version_info(row: sa.Row) -> VersionInfo:
+    """A VersionInfo from any row that has the VERSION_META columns (by name: rows may carry others too)."""
+    return VersionInfo(*_VERSION_FIELDS(row._mapping))
 
 
 @dataclass(frozen=True)
@@ -278,7 +286,7 @@ def evidence_for(
     version_ids = sorted({v for v, _ in pairs})
     commitment_ids = sorted({c for _, c in pairs})
     rows = session.execute(
-        sa.select(m.Evidence, *_VERSION_META, m.Source.title.label("source_title"),
+        sa.select(m.Evidence, *VERSION_META, m.Source.title.label("source_title"),
                   m.Source.company_id.label("company_id"))
         .join(m.DocumentVersion, m.DocumentVersion.id == m.Evidence.version_id)
         .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
@@ -294,7 +302,7 @@ def evidence_for(
             continue
         grouped[key].append(EvidenceItem(
             evidence.id, evidence.commitment_id, evidence.indicator_id, evidence.quote, evidence.section,
-            evidence.page, evidence.score, evidence.commits, _version_info(row), row.source_title, row.company_id,
+            evidence.page, evidence.score, evidence.commits, version_info(row), row.source_title, row.company_id,
         ))
     result = {}
     for key, items in grouped.items():
@@ -446,12 +454,12 @@ def documents(session: Session, company_id: str | None = None) -> list[SourceDoc
     if company_id is not None:
         query = query.where(m.Source.company_id == company_id)
     sources = list(session.exec(query))
-    version_query = sa.select(*_VERSION_META).order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc())
+    version_query = sa.select(*VERSION_META).order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc())
     if company_id is not None:
         version_query = version_query.where(m.DocumentVersion.source_id.in_([s.id for s in sources]))
     by_source: dict[str, list[VersionInfo]] = defaultdict(list)
     for row in session.execute(version_query):
-        by_source[row.source_id].append(_version_info(row))
+        by_source[row.source_id].append(version_info(row))
     for versions in by_source.values():
         versions.sort(key=lambda v: (v.effective_date, v.id), reverse=True)
     return [SourceDocuments(s, by_source.get(s.id, [])) for s in sources]
@@ -610,7 +618,7 @@ def version_feed(
     session: Session, *, company_ids: list[str] | None = None, since: date | None = None, until: date | None = None
 ) -> list[NewVersionItem]:
     """New versions, newest first, each with how many changes of each direction it brought."""
-    query = (sa.select(*_VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
+    query = (sa.select(*VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
                        m.Source.title.label("source_title"))
              .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
              .join(m.Company, m.Company.id == m.Source.company_id))
@@ -625,7 +633,7 @@ def version_feed(
         counts[version_id][direction] = n
     items = []
     for row in rows:
-        version = _version_info(row)
+        version = version_info(row)
         if (since and version.effective_date < since) or (until and version.effective_date > until):
             continue
         items.append(NewVersionItem(row.company_id, row.company_name, row.source_title, version,

@@ -26,7 +26,13 @@ from tracker import models as m
 from tracker.assessments import LEVELS, latest_assessments, level_label
 from tracker.errors import NotFoundError, ValidationError
 from tracker.pipeline import effective_date
-from tracker.queries import framework_commitments, published_frameworks_by
+from tracker.queries import (
+    VERSION_META,
+    VersionInfo,
+    framework_commitments,
+    published_frameworks_by,
+    version_info,
+)
 
 PARIS_SUMMIT = date(2025, 2, 10)
 # Reviewers quote the passage they relied on at the end of their rationale: ... Quote: "...".
@@ -271,8 +277,8 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
             for a in latest_assessments(session, since, framework_id=framework_id, company_ids=company_ids)}
 
     sources = {s.id: s for s in session.exec(select(m.Source).where(m.Source.company_id.in_(company_ids)))}
-    versions = [v for v in (_VersionRow(*row) for row in session.execute(
-        sa.select(*_VERSION_COLUMNS).where(m.DocumentVersion.source_id.in_(list(sources)))
+    versions = [v for v in map(version_info, session.execute(
+        sa.select(*VERSION_META).where(m.DocumentVersion.source_id.in_(list(sources)))
     )) if effective_date(v) <= as_of] if sources else []
     versions_by_id = {v.id: v for v in versions}
     evidence = _best_evidence(session, versions_by_id, [c.id for c in commitments])
@@ -295,29 +301,7 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
 
 
 IN_CHUNK = 5_000
-# What the stocktake shows of a version and of a passage: read as plain rows, never as ORM objects or with the
-# document text (a signatory may have hundreds of versions).
-_VERSION_COLUMNS = (
-    m.DocumentVersion.id, m.DocumentVersion.source_id, m.DocumentVersion.url, m.DocumentVersion.fetched_at,
-    m.DocumentVersion.published_on, m.DocumentVersion.version_label, m.DocumentVersion.text_sha256,
-    m.DocumentVersion.raw_sha256,
-)
-
-
-@dataclass(slots=True)
-class _VersionRow:
-    """A version as the stocktake reads it (the columns of _VERSION_COLUMNS, in order)."""
-
-    id: int
-    source_id: str
-    url: str
-    fetched_at: datetime
-    published_on: date | None
-    version_label: str | None
-    text_sha256: str
-    raw_sha256: str | None
-
-
+# What the stocktake shows of a passage: read as plain rows, never as ORM objects.
 _EVIDENCE_COLUMNS = (
     m.Evidence.id, m.Evidence.version_id, m.Evidence.commitment_id, m.Evidence.quote, m.Evidence.section,
     m.Evidence.page, m.Evidence.score, m.Evidence.commits,
@@ -325,7 +309,7 @@ _EVIDENCE_COLUMNS = (
 
 
 def _best_evidence(
-    session: Session, versions: dict[int, _VersionRow], commitment_ids: list[str]
+    session: Session, versions: dict[int, VersionInfo], commitment_ids: list[str]
 ) -> dict[tuple[int, str], sa.Row]:
     """Per (version, commitment), the passage that best supports it: committing passages first, then score.
 
@@ -362,7 +346,7 @@ def _moved(old: sa.Row | None, new: sa.Row | None) -> str:
 
 def _level_rows(
     companies: list[m.Company], commitments: list[m.Commitment], now: dict, then: dict,
-    versions: dict[int, m.DocumentVersion], sources: dict[str, m.Source], evidence: dict,
+    versions: dict[int, VersionInfo], sources: dict[str, m.Source], evidence: dict,
 ) -> list[LevelRow]:
     # The quote a level rests on: a passage of its own version; else the passage a reviewer quoted; else, for a
     # level that cites no version, the newest passage of the company on the same commitment.
@@ -441,9 +425,9 @@ def _commitment_rows(
 
 
 def _document_rows(
-    companies: list[m.Company], sources: dict[str, m.Source], versions: list[m.DocumentVersion], now: dict
+    companies: list[m.Company], sources: dict[str, m.Source], versions: list[VersionInfo], now: dict
 ) -> list[DocumentRow]:
-    newest: dict[str, m.DocumentVersion] = {}
+    newest: dict[str, VersionInfo] = {}
     for version in versions:
         current = newest.get(version.source_id)
         if current is None or (effective_date(version), version.fetched_at) > (effective_date(current),
@@ -504,14 +488,14 @@ def _deadline_rows(
 
 def _change_rows(
     session: Session, framework_id: str, since: date, as_of: date, names: dict[str, str],
-    sources: dict[str, m.Source], versions: list[m.DocumentVersion], levels: list[LevelRow],
+    sources: dict[str, m.Source], versions: list[VersionInfo], levels: list[LevelRow],
     deadlines: list[DeadlineRow],
 ) -> list[ChangeRow]:
     rows: list[ChangeRow] = []
     in_window = lambda day: since < day <= as_of  # noqa: E731
 
     # New documents: a company's first framework version is a new framework, everything else a new version.
-    first_framework: dict[str, m.DocumentVersion] = {}
+    first_framework: dict[str, VersionInfo] = {}
     for version in versions:
         source = sources[version.source_id]
         if source.kind != "framework":
