@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._account import account_pages
-from tracker.bootstrap import ensure_initialized
-from tracker.errors import TrackerError
+from app_pages import _ui
+from app_pages._account import account_pages
+from tracker.core.errors import TrackerError
+from tracker.ingest.bootstrap import ensure_initialized
 
 st.set_page_config(page_title="Commitment Tracker", page_icon="📋", layout="wide")
 
@@ -29,7 +30,7 @@ def _freeze_startup_objects() -> None:
 
     import plotly.graph_objects  # noqa: F401  (imported by the pages; load it before freezing)
 
-    import tracker.queries  # noqa: F401
+    import tracker.read.queries  # noqa: F401  (the read models every page uses)
 
     gc.collect()
     gc.freeze()
@@ -41,22 +42,35 @@ except TrackerError as exc:
     st.error(f"The tracker could not start: {exc}")
     st.stop()
 
+OVERVIEW = st.Page("app_pages/overview.py", title="Overview", icon=":material/grid_view:", url_path="overview")
+
+
+def _home() -> None:
+    """The root URL opens the overview at its own address, so "/overview?..." links are ordinary deep links.
+
+    (Streamlit 1.67 serves a default page only at "/": opening its url_path directly popped "Page not found".)
+    """
+    st.switch_page(OVERVIEW, query_params=dict(st.query_params))
+
+
 # One list of pages; each page file is thin and calls tracker/ for its data.
 PAGES = {
     "Tracker": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/grid_view:", default=True, url_path="overview"),
-        st.Page("pages/company.py", title="Company", icon=":material/business:", url_path="company"),
-        st.Page("pages/commitment.py", title="Commitment", icon=":material/gavel:", url_path="commitment"),
-        st.Page("pages/changes.py", title="Changes", icon=":material/difference:", url_path="changes"),
-        st.Page("pages/stocktake.py", title="Stocktake", icon=":material/summarize:", url_path="stocktake"),
-        st.Page("pages/documents.py", title="Documents", icon=":material/description:", url_path="documents"),
+        OVERVIEW,
+        st.Page("app_pages/company.py", title="Company", icon=":material/business:", url_path="company"),
+        st.Page("app_pages/commitment.py", title="Commitment", icon=":material/gavel:", url_path="commitment"),
+        st.Page("app_pages/changes.py", title="Changes", icon=":material/difference:", url_path="changes"),
+        st.Page("app_pages/stocktake.py", title="Stocktake", icon=":material/summarize:", url_path="stocktake"),
+        st.Page("app_pages/documents.py", title="Documents", icon=":material/description:", url_path="documents"),
     ],
     "About the data": [
-        st.Page("pages/sources_health.py", title="Sources health", icon=":material/monitor_heart:", url_path="sources"),
-        st.Page("pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
+        st.Page("app_pages/sources.py", title="Sources health", icon=":material/monitor_heart:", url_path="sources"),
+        st.Page("app_pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
     ],
 }
 
+PAGES["Tracker"].append(st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden"))
 PAGES["Accounts"] = account_pages()  # only the pages the signed-in role may use
+_ui.start_run()  # the data version every cached read of this run is keyed on
 
 st.navigation(PAGES).run()

@@ -11,9 +11,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from tracker import models as m
-from tracker.assessments import BASIS_RANK, latest_assessments
-from tracker.search import query_words
+from tracker.read.asof import latest_assessments
+from tracker.store import models as m
+from tracker.store.search import query_words
+from tracker.store.vocabulary import BASIS_RANK
 
 
 def _order_key(a: m.Assessment) -> tuple:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker.mapping import map_document
+from tracker.analysis.mapping import map_document
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 WORD_LIST = """model capability threshold evaluation safeguards deployment security weights risk we will must may

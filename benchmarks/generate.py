@@ -14,7 +14,7 @@ Shape (defaults are realistic, not worst case):
 - per (company, commitment) an initial assessment, then on average `changes_per_year` level changes at random
   weeks; about 5% of changes also get a reviewed row on the same `valid_from` (exercises the tie-break);
 - one Evidence row per assessment at level >= 1 (the quote the pages show);
-- one AssessmentSpan per assessment (the as-of index), written by `tracker.assessments.refresh_spans`.
+- one AssessmentSpan per assessment (the as-of index), written by `tracker.store.spans.refresh_spans`.
 
 Run alone: python benchmarks/generate.py sqlite:////tmp/bench.db --companies 100 --commitments 20 --years 2
 """
@@ -36,8 +36,8 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker import models as m
-from tracker.assessments import refresh_spans
+from tracker.store import models as m
+from tracker.store.spans import refresh_spans
 
 FRAMEWORK_PREFIX = "bench-"
 START = date(2021, 1, 4)  # a Monday; week w starts START + 7w
@@ -253,7 +253,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def main() -> int:
-    from tracker.db import get_engine, migrate
+    from tracker.core.db import get_engine, migrate
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("url", help="database URL (a fresh database: it is migrated first)")

@@ -32,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import baselines
 from benchmarks.generate import START, commitment_id, company_id, framework_id, generate
-from tracker import models as m
-from tracker import queries, stocktake
-from tracker.assessments import latest_assessments, levels_in_force
-from tracker.db import get_engine, migrate
+from tracker.core.db import get_engine, migrate
+from tracker.publish import stocktake
+from tracker.read import queries
+from tracker.read.asof import latest_assessments, levels_in_force
+from tracker.store import models as m
 
 SCALES = {"small": (100, 20, 2), "full": (1000, 100, 5)}
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -163,7 +164,7 @@ def bench_database(engine: Engine, scale: str, repeat: int) -> list[Row]:
         rows.append(Row("commitment page read model", backend, ours, base,
                         "baseline: 2 queries per company (N+1)"))
 
-        from tracker.exports import stocktake_csv_zip
+        from tracker.publish.exports import stocktake_csv_zip
 
         def export(i: int) -> bytes:
             return stocktake_csv_zip(stocktake.build_stocktake(session, framework, when[-2], when[1]))
@@ -182,7 +183,7 @@ def bench_database(engine: Engine, scale: str, repeat: int) -> list[Row]:
         def topic(i: int) -> str:
             return f"topic{(i * 131) % 2000:04d}" if i % 2 == 0 else f"w{(i * 11) % (52 * years):04d}c{1 + i:04d}"
 
-        from tracker.search import search_versions
+        from tracker.store.search import search_versions
 
         ours = median_ms(lambda i: search_versions(session, topic(i)), repeat)
         base = median_ms(lambda i: baselines.like_search(session, topic(i)), repeat)
@@ -207,7 +208,7 @@ def _replay_as_levels(session: Session, as_of: date, **filters: object) -> list[
 
 def bench_mapping(repeat: int) -> list[Row]:
     """Mapping throughput on the real texts (chars/s in the note); there is no slower twin to compare with."""
-    from tracker.mapping import map_document
+    from tracker.analysis.mapping import map_document
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))] if CORPUS.is_dir() else []
     if not texts:
@@ -224,8 +225,8 @@ def bench_refresh(engine: Engine, sources: int = 100, hosts: int = 10) -> Row:
     from scrapers import adapters
     from scrapers.http import FetchContext
     from tests.fakeweb import FakeWeb, Reply
-    from tracker import refresh as refresh_module
-    from tracker.rawstore import RawStore
+    from tracker.core.rawstore import RawStore
+    from tracker.ingest import refresh as refresh_module
 
     servers = [FakeWeb(f"127.0.0.{2 + h}").start() for h in range(hosts)]
     try:
@@ -256,7 +257,7 @@ def bench_refresh(engine: Engine, sources: int = 100, hosts: int = 10) -> Row:
             def run() -> float:
                 started = time.perf_counter()
                 summary = refresh_module.refresh(engine, company="bench-refresh", context=context, raw_store=store,
-                                                 deliver_alerts=False)
+                                                 deliver_alerts=None)
                 assert summary.count("not_modified") == sources, summary.counts
                 return (time.perf_counter() - started) * 1000
 

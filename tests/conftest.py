@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from tracker.config import PROJECT_ROOT, get_settings
-from tracker.db import get_engine
+from tracker.core.config import PROJECT_ROOT, get_settings
+from tracker.core.db import get_engine
 
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 CORPUS_DIR = SHARED_DIR / "corpus"
@@ -73,8 +73,8 @@ def db_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
 
 
 def _make_template(server: _Server, kind: str) -> str:
-    from tracker.bootstrap import initialize
-    from tracker.db import migrate
+    from tracker.core.db import migrate
+    from tracker.ingest.bootstrap import initialize
 
     name = f"ct_{RUN_ID}_tpl_{kind}"
     url = server.create(name)
@@ -128,7 +128,7 @@ def _fresh_engine(db_server: _Server, db_templates: Callable[[str], str], kind: 
 
 def _assert_spans_in_step(engine: Engine) -> None:
     """After every test: whatever it wrote, the as-of spans must still match the assessments."""
-    from tracker.assessments import spans_out_of_date
+    from tracker.store.spans import spans_out_of_date
 
     try:
         with engine.connect() as connection:
@@ -136,7 +136,7 @@ def _assert_spans_in_step(engine: Engine) -> None:
     except sa.exc.SQLAlchemyError:  # a test that took the schema apart (migrations, restores) has nothing to check
         return
     assert not stale, (f"assessment spans out of date for {stale}: a write path added assessments without "
-                       "tracker.assessments.refresh_spans")
+                       "tracker.store.spans.refresh_spans")
 
 
 @pytest.fixture

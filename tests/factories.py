@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from tracker import models as m
+from tracker.store import models as m
 
 
 def _sha(text: str) -> str:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session
 
 from tests.factories import add_assessment, add_change, add_evidence, add_version
-from tracker import models as m
+from tracker.store import models as m
 
 FRAMEWORK = "fw-test"
 SINCE = date(2025, 2, 10)

@@ -17,11 +17,11 @@ from sqlmodel import Session, select
 
 from tests.factories import add_change, add_version
 from tests.fakeweb import FakeWeb, Reply
-from tracker import models as m
-from tracker.alerts import _claim, deliver_pending, subscribe
 from tracker.cli import main
-from tracker.config import Settings, get_settings
-from tracker.errors import NotFoundError, ValidationError
+from tracker.core.config import Settings, get_settings
+from tracker.core.errors import NotFoundError, ValidationError
+from tracker.publish.alerts import _claim, deliver_pending, subscribe
+from tracker.store import models as m
 
 SECRET = "test-shared-secret"
 
@@ -237,7 +237,7 @@ def test_a_delivery_is_claimed_by_one_sender_only(engine, session):
     session.commit()
     add_version(session, "anthropic-rsp", "v1")
     session.commit()
-    from tracker.alerts import queue_alerts
+    from tracker.publish.alerts import queue_alerts
 
     assert queue_alerts(engine, settings()) == 1
     assert queue_alerts(engine, settings()) == 0  # queuing twice adds nothing
@@ -324,9 +324,11 @@ def test_alerts_cli_and_refresh_delivery(engine, use_database, monkeypatch, caps
                 source.url, source.adapter, source.format = web.url("/rsp"), "document", "html"
             db.commit()
         from scrapers.http import FetchContext
-        from tracker.refresh import refresh
+        from tracker.ingest.refresh import refresh
+        from tracker.publish.alerts import deliver_pending
 
-        summary = refresh(engine, context=FetchContext(user_agent="tests", per_host_interval=0, retries=0))
+        summary = refresh(engine, context=FetchContext(user_agent="tests", per_host_interval=0, retries=0),
+                          deliver_alerts=deliver_pending)
         assert summary.alerts is not None and summary.alerts.sent == 1
         assert receiver.payloads()[0]["event"] == "new_version"
 

@@ -12,14 +12,10 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from tests import factories as f
-from tracker import models as m
-from tracker.assessments import (
-    BASIS_RANK,
-    latest_assessments,
-    levels_in_force,
-    refresh_spans,
-    spans_out_of_date,
-)
+from tracker.read.asof import latest_assessments, levels_in_force
+from tracker.store import models as m
+from tracker.store.spans import refresh_spans, spans_out_of_date
+from tracker.store.vocabulary import BASIS_RANK
 
 COMPANIES = ["anthropic", "openai"]
 COMMITMENTS = ["seoul-2024/I", "seoul-2024/II"]
@@ -127,7 +123,7 @@ def test_the_shipped_seed_loads_with_its_spans_and_replays_the_same_levels(seede
 
 def test_migration_fills_spans_for_existing_assessments(db_server):
     """0003 computes spans in SQL of its own: it must agree with refresh_spans on a history with ties."""
-    from tracker.db import get_engine
+    from tracker.core.db import get_engine
 
     name = f"ct_mig_{random.randrange(1 << 30):08x}"
     url = db_server.create(name)
@@ -143,7 +139,7 @@ def test_migration_fills_spans_for_existing_assessments(db_server):
 def _migrate_a_history(engine, url: str) -> None:
     from alembic import command
 
-    from tracker.db import alembic_config
+    from tracker.core.db import alembic_config
 
     config = alembic_config(url)
     with engine.begin() as connection:
@@ -183,7 +179,7 @@ def _migrate_a_history(engine, url: str) -> None:
 
 def test_framework_grid_reads_only_the_covering_index(session):
     """The overview's read is one range scan of ix_assessmentspan_framework_asof, never a table lookup."""
-    from tracker.assessments import in_force_query
+    from tracker.read.asof import in_force_query
 
     query = in_force_query(DAY0, framework_id="seoul-2024")
     index = next(i for i in m.AssessmentSpan.__table__.indexes if i.name == "ix_assessmentspan_framework_asof")
@@ -201,7 +197,7 @@ def test_framework_grid_reads_only_the_covering_index(session):
 
 def test_init_rebuilds_spans_that_a_bulk_insert_left_out(engine):
     """A company the seed does not touch, so no session flush happens to rebuild its spans on the way."""
-    from tracker.bootstrap import initialize
+    from tracker.ingest.bootstrap import initialize
 
     with engine.begin() as connection:
         connection.execute(sa.insert(m.Assessment.__table__), [{

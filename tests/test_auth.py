@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tracker import auth
-from tracker import models as m
-from tracker.audit import audit_entries, export_audit
+from tracker.accounts import auth
+from tracker.accounts.audit import audit_entries, export_audit
 from tracker.cli import main
-from tracker.errors import NotFoundError, PermissionDenied, ValidationError
+from tracker.core.errors import NotFoundError, PermissionDenied, ValidationError
+from tracker.store import models as m
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

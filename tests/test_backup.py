@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tests.factories import add_assessment
-from tracker import models as m
-from tracker.alerts import subscribe
-from tracker.backup import BackupError, backup, read_rows, restore, tables
 from tracker.cli import main
-from tracker.db import get_engine
-from tracker.pipeline import import_file
-from tracker.rawstore import RawStore
+from tracker.core.db import get_engine
+from tracker.core.rawstore import RawStore
+from tracker.ingest.pipeline import import_file
+from tracker.publish.alerts import subscribe
+from tracker.store import models as m
+from tracker.store.backup import BackupError, backup, read_rows, restore, tables
 
 V1 = """## Frontier Safety Policy
 Version 1.0

@@ -11,10 +11,10 @@ from sqlmodel import Session
 
 from benchmarks import baselines
 from benchmarks.generate import START, commitment_id, company_id, framework_id, generate
-from tracker import models as m
-from tracker.assessments import latest_assessments
-from tracker.queries import commitment_view, company_view, overview
-from tracker.search import search_versions
+from tracker.read.asof import latest_assessments
+from tracker.read.queries import commitment_view, company_view, overview
+from tracker.store import models as m
+from tracker.store.search import search_versions
 
 COMPANIES, COMMITMENTS, YEARS, PER = 3, 4, 1, 2
 

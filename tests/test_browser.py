@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from tests.apprunner import running_app
 from tests.test_pages import AS_OF, build_dashboard_data
-from tracker.config import PROJECT_ROOT
+from tracker.core.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.conftest import DATA_DIR
-from tracker import models as m
-from tracker.bootstrap import initialize, row_counts
-from tracker.catalog import load_catalog
 from tracker.cli import main
-from tracker.errors import CatalogError
+from tracker.core.errors import CatalogError
+from tracker.ingest.bootstrap import initialize, row_counts
+from tracker.ingest.catalog import load_catalog
+from tracker.store import models as m
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_init_cli_reports_broken_file(schema_engine, use_database, monkeypatch, 
                                                                        "announced: 2024-02-31"), encoding="utf-8")
     use_database(schema_engine)
     monkeypatch.setenv("TRACKER_CATALOG_DIR", str(data))
-    from tracker.config import get_settings
+    from tracker.core.config import get_settings
 
     get_settings.cache_clear()
     assert main(["init"]) == 2
@@ -157,7 +157,7 @@ def test_migrations_match_the_models(engine):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from tracker.search import include_object
+    from tracker.store.search import include_object
 
     with engine.connect() as connection:  # leaves out the hand-written full-text search objects of migration 0002
         opts = {"compare_type": True, "include_object": include_object}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracker import cli
-from tracker.changes import (
+from tracker.analysis.changes import (
     DetectedChange,
     align_passages,
     compare_passages,
@@ -18,9 +18,9 @@ from tracker.changes import (
     is_announced,
     render_diff_report,
 )
-from tracker.changes_eval import evaluate_pairs, load_pairs
-from tracker.errors import ValidationError
-from tracker.passages import split_passages
+from tracker.analysis.passages import split_passages
+from tracker.core.errors import ValidationError
+from tracker.evaluation.changes_eval import evaluate_pairs, load_pairs
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.cli import main
-from tracker.config import effective_settings, get_settings, load_settings, unknown_variables
-from tracker.errors import TrackerError
+from tracker.core.config import effective_settings, get_settings, load_settings, unknown_variables
+from tracker.core.errors import TrackerError
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,8 @@ import pytest
 from sqlmodel import Session
 
 from tests.stocktake_scenario import AS_OF, FRAMEWORK, HOSTILE_QUOTE, SINCE, build
-from tracker import models as m
 from tracker.cli import main
-from tracker.exports import (
+from tracker.publish.exports import (
     WITHHELD_TABLES,
     data_dictionary,
     export_all,
@@ -27,7 +26,8 @@ from tracker.exports import (
     stocktake_xlsx,
     write_stocktake,
 )
-from tracker.stocktake import TABLES, build_stocktake, column_docs
+from tracker.publish.stocktake import TABLES, build_stocktake, column_docs
+from tracker.store import models as m
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -71,7 +71,7 @@ def test_csv_to_a_folder_and_other_formats_to_files(stocktake, tmp_path):
     assert {p.name for p in written} == {"README.txt", *(f"{t}.csv" for t in TABLES)}
     assert write_stocktake(stocktake, "csv", tmp_path / "s.zip") == [tmp_path / "s.zip"]
     assert zipfile.is_zipfile(tmp_path / "s.zip")
-    from tracker.errors import ValidationError
+    from tracker.core.errors import ValidationError
 
     with pytest.raises(ValidationError, match="is a folder"):
         write_stocktake(stocktake, "json", tmp_path / "csv")
@@ -179,7 +179,7 @@ def test_export_all_opens_everywhere_and_withholds_private_data(world, tmp_path)
 def test_data_dictionary_describes_every_column():
     missing = [f"{t['name']}.{c['name']}" for t in data_dictionary()["tables"] if not t["withheld"]
                for c in t["columns"] if not c["description"]]
-    assert not missing, f"add descriptions to tracker.exports.COLUMN_DOCS for: {', '.join(missing)}"
+    assert not missing, f"add descriptions to tracker.publish.exports.COLUMN_DOCS for: {', '.join(missing)}"
     assert all(t["description"] for t in data_dictionary()["tables"])
     assert set(WITHHELD_TABLES) <= {t.name for t in m.SQLModel.metadata.sorted_tables}
 

@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from tests.stocktake_scenario import HOSTILE_QUOTE, build
 from tracker.cli import main
-from tracker.errors import NotFoundError, ValidationError
-from tracker.feeds import app_url, company_feed, feed_entries, write_feeds
+from tracker.core.errors import NotFoundError, ValidationError
+from tracker.publish.feeds import app_url, company_feed, feed_entries, write_feeds
 
 A = "{http://www.w3.org/2005/Atom}"
 BASE = "https://tracker.example.org"

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from tests.apprunner import running_app
 from tests.conftest import IS_POSTGRES
-from tracker import models as m
+from tracker.store import models as m
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

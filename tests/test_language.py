@@ -1,6 +1,6 @@
 """Commitment language: the modal markers that change analysis quotes."""
 
-from tracker.language import modal_markers, modal_profile
+from tracker.analysis.language import modal_markers, modal_profile
 
 
 def test_modal_markers_quote_words_in_reading_order() -> None:

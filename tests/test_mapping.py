@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from tracker import cli
-from tracker.errors import CatalogError, NotFoundError, ValidationError
-from tracker.mapping import (
+from tracker.analysis.mapping import (
     METHOD_VERSION,
     classify_passages,
     load_rubric,
     map_document,
 )
-from tracker.mapping_eval import (
+from tracker.core.errors import CatalogError, NotFoundError, ValidationError
+from tracker.evaluation.mapping_eval import (
     DEVELOPMENT,
     HELD_OUT,
     evaluate_classification,
@@ -303,7 +303,7 @@ def test_cli_eval_mapping_missing_file(tmp_path: Path, monkeypatch, capsys) -> N
 def test_read_labelled_names_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text('{"text": "a", "commitment": "none"}\n{"text": 3}\n', encoding="utf-8")
-    with pytest.raises(ValidationError, match="line 2"):
+    with pytest.raises(ValidationError, match=r"rows\.jsonl:2"):
         read_labelled(path)
 
 

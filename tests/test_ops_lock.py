@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from tests.fakeweb import FakeWeb, Reply
-from tracker import models as m
-from tracker.config import PROJECT_ROOT
-from tracker.locks import refresh_lock
-from tracker.refresh import reconcile_runs
+from tracker.core.config import PROJECT_ROOT
+from tracker.core.locks import refresh_lock
+from tracker.ingest.refresh import reconcile_runs
+from tracker.store import models as m
 
 
 def page(body: str) -> bytes:

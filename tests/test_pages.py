@@ -11,13 +11,14 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from tests import factories as f
-from tracker import models as m
-from tracker.config import PROJECT_ROOT
-from tracker.text import changed_words, diff_markdown, escape_markdown, passage_diff, word_diff
+from tracker.core.config import PROJECT_ROOT
+from tracker.read.text import changed_words, diff_markdown, escape_markdown, passage_diff, word_diff
+from tracker.store import models as m
+from tracker.store.vocabulary import DIRECTION_ICONS
 
 APP = str(PROJECT_ROOT / "app.py")
-PAGES = ["pages/overview.py", "pages/company.py", "pages/commitment.py", "pages/changes.py", "pages/documents.py",
-         "pages/sources_health.py", "pages/methodology.py"]
+PAGES = ["app_pages/overview.py", "app_pages/company.py", "app_pages/commitment.py", "app_pages/changes.py", "app_pages/documents.py",
+         "app_pages/sources.py", "app_pages/methodology.py"]
 INJECTION = "We **will** [pause](javascript:alert(1)) <script>alert(1)</script> $x$ :red[training]"
 AS_OF = date(2025, 6, 1)
 
@@ -59,7 +60,7 @@ def run_page(page: str, params: dict[str, str] | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
     for key, value in (params or {}).items():
         app.query_params[key] = value
-    if page != "pages/overview.py":
+    if page != "app_pages/overview.py":
         app.switch_page(page)
     app.run()
     assert not app.exception, [e.value for e in app.exception]
@@ -100,17 +101,17 @@ def world(engine, use_database):
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_an_empty_database(engine, use_database, page):
     use_database(engine)
-    params = {"company": "anthropic"} if page == "pages/company.py" else {}
+    params = {"company": "anthropic"} if page == "app_pages/company.py" else {}
     app = run_page(page, params)
     assert not app.error
     shown = texts(app)
-    if page in ("pages/overview.py", "pages/company.py"):
+    if page in ("app_pages/overview.py", "app_pages/company.py"):
         assert "No evidence yet" in shown
-    if page == "pages/changes.py":
+    if page == "app_pages/changes.py":
         assert "No flagged changes" in shown
-    if page == "pages/documents.py":
+    if page == "app_pages/documents.py":
         assert "No version stored yet" in shown
-    if page == "pages/sources_health.py":
+    if page == "app_pages/sources.py":
         assert "No refresh has run yet" in shown
 
 
@@ -118,7 +119,7 @@ def test_every_page_renders_on_an_empty_database(engine, use_database, page):
 
 
 def test_overview_headline_numbers_and_links(world):
-    app = run_page("pages/overview.py", {"date": AS_OF.isoformat()})
+    app = run_page("app_pages/overview.py", {"date": AS_OF.isoformat()})
     values = metrics(app)
     assert values["Companies shown"] == str(world["signatories"])
     assert values["Cells assessed"] == f"3 of {world['signatories'] * world['commitments']}"
@@ -133,28 +134,28 @@ def test_overview_headline_numbers_and_links(world):
 
 
 def test_overview_replays_history_and_writes_the_url(world):
-    app = run_page("pages/overview.py", {"date": "2024-12-01", "framework": "seoul-2024"})
+    app = run_page("app_pages/overview.py", {"date": "2024-12-01", "framework": "seoul-2024"})
     assert metrics(app)["Cells assessed"].startswith("3 of")  # II (level 2), IV, and OpenAI I
     frame = app.dataframe[0].value
     average_ii = frame.loc[frame[""] == "II", "average level"].item()
     assert average_ii == 2.0
-    later = run_page("pages/overview.py", {"date": AS_OF.isoformat()})
+    later = run_page("app_pages/overview.py", {"date": AS_OF.isoformat()})
     frame = later.dataframe[0].value
     assert frame.loc[frame[""] == "II", "average level"].item() == 3.0  # the reviewed level from 2025-04-02
-    before = run_page("pages/overview.py", {"date": "2023-06-01", "signatories": "0"})
+    before = run_page("app_pages/overview.py", {"date": "2023-06-01", "signatories": "0"})
     assert metrics(before)["Cells assessed"].startswith("0 of")
     assert before.query_params["date"] == ["2023-06-01"] or before.query_params["date"] == "2023-06-01"
 
 
 def test_overview_filters_by_company_group(world):
-    app = run_page("pages/overview.py", {"date": AS_OF.isoformat(), "groups": "no-such-group"})
+    app = run_page("app_pages/overview.py", {"date": AS_OF.isoformat(), "groups": "no-such-group"})
     assert metrics(app)["Companies shown"] == str(world["signatories"])  # unknown group ignored, not an error
     with Session(world["engine"]) as session:
         group = session.get(m.Company, "anthropic").group
         in_group = session.scalar(sa.select(sa.func.count()).select_from(m.Signature).join(
             m.Company, m.Company.id == m.Signature.company_id).where(
             m.Signature.framework_id == "seoul-2024", m.Signature.signed_on <= AS_OF, m.Company.group == group))
-    app = run_page("pages/overview.py", {"date": AS_OF.isoformat(), "groups": group})
+    app = run_page("app_pages/overview.py", {"date": AS_OF.isoformat(), "groups": group})
     assert metrics(app)["Companies shown"] == str(in_group)
 
 
@@ -162,7 +163,7 @@ def test_overview_filters_by_company_group(world):
 
 
 def test_company_page_levels_quotes_timeline_documents_changes(world):
-    app = run_page("pages/company.py", {"company": "anthropic", "commitment": "seoul-2024/II",
+    app = run_page("app_pages/company.py", {"company": "anthropic", "commitment": "seoul-2024/II",
                                         "date": AS_OF.isoformat()})
     assert app.title[0].value == "Anthropic"
     labels = [e.label for e in app.expander]
@@ -171,11 +172,11 @@ def test_company_page_levels_quotes_timeline_documents_changes(world):
     shown = texts(app)
     assert escape_markdown(INJECTION) in shown  # the v2 quote behind the reviewed level, escaped
     assert "Seoul" in shown or "Frontier" in shown
-    assert "🔻 **weakened** · Responsible Scaling Policy v2\\.0" in shown  # flagged change, escaped labels
+    assert f"{DIRECTION_ICONS['weakened']} **weakened** · Responsible Scaling Policy v2\\.0" in shown  # flagged change, escaped labels
     assert len(app.get("plotly_chart")) == 1  # timeline
     assert any(link.label == "Stored version" for link in app.get("page_link"))
     # As of before the review, the automatic level and the v1 quote are shown instead.
-    earlier = run_page("pages/company.py", {"company": "anthropic", "commitment": "seoul-2024/II",
+    earlier = run_page("app_pages/company.py", {"company": "anthropic", "commitment": "seoul-2024/II",
                                             "date": "2025-01-01"})
     assert earlier.expander[0].label.endswith("2 partial ·")
     assert "capability thresholds for biological risks" in texts(earlier)
@@ -195,7 +196,7 @@ def test_company_page_labels_a_self_reported_level_and_links_its_submission(worl
                          rationale="Company claim").self_report_id = report.id
         session.commit()
         report_id = report.id
-    app = run_page("pages/company.py", {"company": "openai", "commitment": "seoul-2024/VII",
+    app = run_page("app_pages/company.py", {"company": "openai", "commitment": "seoul-2024/VII",
                                         "date": AS_OF.isoformat()})
     assert app.expander[0].label.endswith("2 partial ✎")
     notes = [i.value for i in app.info]
@@ -203,10 +204,10 @@ def test_company_page_labels_a_self_reported_level_and_links_its_submission(worl
 
 
 def test_company_page_without_a_company_lists_companies_and_unknown_is_explained(world):
-    app = run_page("pages/company.py")
+    app = run_page("app_pages/company.py")
     assert "Choose a company" in texts(app)
     assert len(app.get("page_link")) >= 2
-    unknown = run_page("pages/company.py", {"company": "nobody"})
+    unknown = run_page("app_pages/company.py", {"company": "nobody"})
     assert any("Unknown company" in w.value for w in unknown.warning)
 
 
@@ -219,7 +220,7 @@ def test_commitment_page_counts_quotes_crosswalk_and_unconfirmed_flag(world):
         commitment.text_confirmed = False
         session.add(commitment)
         session.commit()
-    app = run_page("pages/commitment.py", {"commitment": "seoul-2024/II", "date": AS_OF.isoformat()})
+    app = run_page("app_pages/commitment.py", {"commitment": "seoul-2024/II", "date": AS_OF.isoformat()})
     values = metrics(app)
     assert values["3 comprehensive"] == "1"
     assert values["not assessed"] == str(world["signatories"] - 1)
@@ -230,7 +231,7 @@ def test_commitment_page_counts_quotes_crosswalk_and_unconfirmed_flag(world):
 
 
 def test_commitment_link_to_another_framework_switches_framework(world):
-    app = run_page("pages/commitment.py", {"commitment": "white-house-2023/1"})
+    app = run_page("app_pages/commitment.py", {"commitment": "white-house-2023/1"})
     assert app.title[0].value.startswith("1.")
     assert app.selectbox[0].value == "white-house-2023"
 
@@ -239,9 +240,9 @@ def test_commitment_link_to_another_framework_switches_framework(world):
 
 
 def test_changes_feed_weakened_first_with_a_safe_diff(world):
-    app = run_page("pages/changes.py")
+    app = run_page("app_pages/changes.py")
     values = metrics(app)
-    assert values["🔻 weakened"] == "1" and values["➕ added"] == "1"
+    assert values[f"{DIRECTION_ICONS['weakened']} weakened"] == "1" and values[f"{DIRECTION_ICONS['added']} added"] == "1"
     markdown = [e.value for e in app.markdown]
     headers = [v for v in markdown if "**WEAKENED**" in v or "**ADDED**" in v]
     assert "WEAKENED" in headers[0]
@@ -249,23 +250,23 @@ def test_changes_feed_weakened_first_with_a_safe_diff(world):
                          "We may pause training if a threshold is crossed, unless a competitor proceeds.")
     assert diff in markdown
     assert not any("<script>" in v for v in markdown), "scraped text reaches Markdown only escaped"
-    only_openai = run_page("pages/changes.py", {"company": "openai"})
+    only_openai = run_page("app_pages/changes.py", {"company": "openai"})
     assert "No flagged changes" in texts(only_openai)
-    later = run_page("pages/changes.py", {"since": "2025-05-01"})
-    assert metrics(later)["🔻 weakened"] == "0"
+    later = run_page("app_pages/changes.py", {"since": "2025-05-01"})
+    assert metrics(later)[f"{DIRECTION_ICONS['weakened']} weakened"] == "0"
 
 
 # ----------------------------------------------------------------------------------------------- documents
 
 
 def test_documents_side_by_side_diff_and_seed_versions(world):
-    app = run_page("pages/documents.py", {"source": "anthropic-rsp", "version": str(world["v2"]),
+    app = run_page("app_pages/documents.py", {"source": "anthropic-rsp", "version": str(world["v2"]),
                                           "compare": str(world["v1"])})
     markdown = [e.value for e in app.markdown]
     assert any(":red-background[~~will~~]" in v for v in markdown)
     assert any(":green-background[may]" in v for v in markdown)
     assert "1 passages changed" in texts(app) and "added" in texts(app)
-    seed = run_page("pages/documents.py", {"source": "openai-preparedness-framework"})
+    seed = run_page("app_pages/documents.py", {"source": "openai-preparedness-framework"})
     shown = texts(seed)
     assert "not its text" in shown
     assert "We evaluate frontier models before deployment" in shown.replace("\\", "")
@@ -285,7 +286,7 @@ def test_sources_health_counts_failures_and_runs(world):
                                    url="https://x.test/b", outcome="failed", http_status=404, reason="http_404",
                                    error="Not Found", started_at=datetime(2026, 1, 2, tzinfo=UTC)))
         session.commit()
-    app = run_page("pages/sources_health.py")
+    app = run_page("app_pages/sources.py")
     values = metrics(app)
     assert values["OK"] == "1" and values["Failing"] == "1"
     failing = app.dataframe[0].value
@@ -298,7 +299,7 @@ def test_sources_health_counts_failures_and_runs(world):
 
 
 def test_methodology_shows_rubrics_and_measured_agreement(world):
-    app = run_page("pages/methodology.py")
+    app = run_page("app_pages/methodology.py")
     mapping = json.loads((PROJECT_ROOT / "data" / "metrics" / "mapping.json").read_text())
     assert metrics(app)["Top-1 agreement"] == f"{mapping['top1_accuracy']:.0%}"
     assert any(len(frame.value) > 0 and "indicator" in frame.value.columns for frame in app.dataframe)

@@ -8,11 +8,11 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from pages._account import TOKEN_KEY, page_files_for
-from tracker import auth
-from tracker import models as m
-from tracker import selfreports as sr
-from tracker.config import PROJECT_ROOT
+from app_pages._account import TOKEN_KEY, page_files_for
+from tracker.accounts import auth
+from tracker.accounts import selfreports as sr
+from tracker.core.config import PROJECT_ROOT
+from tracker.store import models as m
 
 PASSWORD = "correct horse battery"
 PAYLOAD = "We did it. <script>alert('x')</script> [click me](https://evil.example) **bold** :red[alarm]"
@@ -43,7 +43,7 @@ def user(engine, username: str) -> m.User:
 
 
 def run_page(name: str, token: str | None = None, **query: str) -> AppTest:
-    app = AppTest.from_file(str(PROJECT_ROOT / "pages" / name), default_timeout=60)
+    app = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / name), default_timeout=60)
     if token:
         app.session_state[TOKEN_KEY] = token
     for key, value in query.items():
@@ -61,11 +61,11 @@ def approved_report(engine, statement: str = PAYLOAD) -> int:
 
 
 def test_pages_by_role():
-    assert page_files_for(None) == ["pages/submission.py", "pages/login.py"]
-    assert "pages/submit.py" in page_files_for("representative")
-    assert "pages/review.py" not in page_files_for("representative")
-    assert "pages/review.py" in page_files_for("reviewer") and "pages/audit.py" not in page_files_for("reviewer")
-    assert {"pages/review.py", "pages/audit.py"} <= set(page_files_for("admin"))
+    assert page_files_for(None) == ["app_pages/submission.py", "app_pages/login.py"]
+    assert "app_pages/submit.py" in page_files_for("representative")
+    assert "app_pages/review.py" not in page_files_for("representative")
+    assert "app_pages/review.py" in page_files_for("reviewer") and "app_pages/audit.py" not in page_files_for("reviewer")
+    assert {"app_pages/review.py", "app_pages/audit.py"} <= set(page_files_for("admin"))
 
 
 def test_sign_in_page_message_does_not_reveal_whether_the_user_exists(app_db):

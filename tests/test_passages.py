@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.passages import MAX_CHARS, passage_at, split_passages
+from tracker.analysis.passages import MAX_CHARS, passage_at, split_passages
 
 
 def fold(text: str) -> str:

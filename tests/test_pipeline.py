@@ -11,13 +11,13 @@ from sqlmodel import Session, select
 
 from scrapers.http import FetchContext
 from tests.fakeweb import FakeWeb, Reply
-from tracker import models as m
 from tracker.cli import main
-from tracker.errors import NotFoundError, ValidationError
-from tracker.locks import LockBusy, refresh_lock
-from tracker.pipeline import corpus_source, import_file
-from tracker.rawstore import RawStore
-from tracker.refresh import refresh
+from tracker.core.errors import NotFoundError, ValidationError
+from tracker.core.locks import LockBusy, refresh_lock
+from tracker.core.rawstore import RawStore
+from tracker.ingest.pipeline import corpus_source, import_file
+from tracker.ingest.refresh import refresh
+from tracker.store import models as m
 
 POLICY_V1 = """## Frontier Safety Policy
 Version 1.0
@@ -195,7 +195,7 @@ def test_refresh_after_a_crash_leaves_no_duplicates(engine, tmp_path, monkeypatc
         web.route("/a", Reply(body=page("<p>We will test every model before deployment.</p>")))
         web.route("/b", Reply(body=page("<p>We must protect model weights with strong security.</p>")))
         point(session, {"anthropic-rsp": web.url("/a"), "openai-preparedness-framework": web.url("/b")})
-        import tracker.refresh as refresh_module
+        import tracker.ingest.refresh as refresh_module
 
         real = refresh_module.ingest_capture
         calls = {"n": 0}
@@ -252,7 +252,7 @@ def test_refresh_cli_reports_failures_and_exits_zero(engine, use_database, capsy
     with FakeWeb() as web, Session(engine) as session:
         web.route("/gone", Reply(status=410))
         point(session, {"anthropic-rsp": web.url("/gone")})
-        import tracker.refresh as refresh_module
+        import tracker.ingest.refresh as refresh_module
 
         original = refresh_module.default_context
         refresh_module.default_context = ctx
@@ -292,7 +292,7 @@ def test_renamed_framework_replaces_the_old_one_and_is_compared_with_it(session,
                       raw_store=store).version
     assert new.previous_version_id == old.id  # compared across the rename
     assert session.exec(select(m.ChangeEvent).where(m.ChangeEvent.new_version_id == new.id)).all()
-    from tracker.assessments import latest_assessments
+    from tracker.read.asof import latest_assessments
 
     current = {a.commitment_id: a for a in latest_assessments(session, date(2026, 5, 1), company_ids=["meta"])}
     before = {a.commitment_id: a for a in latest_assessments(session, date(2026, 1, 1), company_ids=["meta"])}

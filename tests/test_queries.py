@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from tests import factories as f
 from tests.test_pages import AS_OF, INJECTION, build_dashboard_data
-from tracker import models as m
-from tracker import queries as q
-from tracker.errors import NotFoundError
+from tracker.core.errors import NotFoundError
+from tracker.read import queries as q
+from tracker.store import models as m
 
 
 @contextmanager

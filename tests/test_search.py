@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tests.factories import add_version
-from tracker import models as m
-from tracker.errors import ValidationError
-from tracker.search import SNIPPET_START, include_object, search_versions
+from tracker.core.errors import ValidationError
+from tracker.store import models as m
+from tracker.store.search import SNIPPET_START, include_object, search_versions
 
 SOURCE = "anthropic-rsp"
 OTHER = "openai-preparedness-framework"

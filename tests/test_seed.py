@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.conftest import DATA_DIR
-from tracker import models as m
-from tracker.assessments import latest_assessments
-from tracker.bootstrap import initialize, row_counts
-from tracker.errors import CatalogError
-from tracker.seed import load_seed
-from tracker.seedbuild import build_seed, short_quote
+from tracker.core.errors import CatalogError
+from tracker.ingest.bootstrap import initialize, row_counts
+from tracker.ingest.seed import load_seed
+from tracker.ingest.seedbuild import build_seed, short_quote
+from tracker.read.asof import latest_assessments
+from tracker.store import models as m
 
 V1 = """## Safety framework
 Version 1.0

@@ -10,14 +10,14 @@ from sqlmodel import Session, select
 
 from tests.factories import add_assessment, add_evidence, add_version
 from tests.fakeweb import FakeWeb, Reply
-from tracker import auth
-from tracker import models as m
-from tracker import selfreports as sr
-from tracker.assessments import latest_assessments
-from tracker.audit import audit_entries
-from tracker.config import get_settings
-from tracker.errors import NotFoundError, PermissionDenied, ValidationError
-from tracker.rawstore import RawStore
+from tracker.accounts import auth
+from tracker.accounts import selfreports as sr
+from tracker.accounts.audit import audit_entries
+from tracker.core.config import get_settings
+from tracker.core.errors import NotFoundError, PermissionDenied, ValidationError
+from tracker.core.rawstore import RawStore
+from tracker.read.asof import latest_assessments
+from tracker.store import models as m
 
 PASSWORD = "correct horse battery"
 HTML = b"<html><body><main><h1>Our safety work</h1><p>We publish red-team results every quarter.</p></main></body></html>"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from scrapers.adapters import ADAPTERS
-from tracker.catalog import load_catalog
+from tracker.ingest.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_DIR = ROOT / "data" / "sources"
@@ -35,7 +35,7 @@ def test_every_file_names_its_company():
 
 
 def test_sources_pass_the_catalog_schema_and_our_conventions():
-    """The schema itself is tracker.catalog's (one place); these are the conventions on top of it."""
+    """The schema itself is tracker.ingest.catalog's (one place); these are the conventions on top of it."""
     catalog = load_catalog(ROOT / "data")
     assert catalog.sources
     for company, source in catalog.sources:

@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import Session
 
 from tests.stocktake_scenario import AS_OF, FRAMEWORK, HOSTILE_QUOTE, SINCE, build
-from tracker.errors import NotFoundError, ValidationError
-from tracker.stocktake import TABLES, build_stocktake, column_docs
+from tracker.core.errors import NotFoundError, ValidationError
+from tracker.publish.stocktake import TABLES, build_stocktake, column_docs
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "stocktake.py"
+PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "stocktake.py"
 
 
 @pytest.fixture

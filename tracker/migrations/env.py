@@ -1,4 +1,4 @@
-"""Alembic environment: the schema is tracker.models; the URL is DATABASE_URL unless a caller passes one."""
+"""Alembic environment: the schema is tracker.store.models; the URL is DATABASE_URL unless a caller passes one."""
 
 from logging.config import fileConfig
 
@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
-import tracker.models
-from tracker.config import get_settings
-from tracker.search import include_object
+import tracker.store.models
+from tracker.core.config import get_settings
+from tracker.store.search import include_object
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("connection"):
@@ -24,9 +24,9 @@ def _url() -> str:
 
 def _render_item(type_: str, obj, autogen_context):
     """Render our UTC type by its module path; everything else the default way."""
-    if type_ == "type" and isinstance(obj, tracker.models.UTCDateTime):
-        autogen_context.imports.add("import tracker.models")
-        return "tracker.models.UTCDateTime()"
+    if type_ == "type" and isinstance(obj, tracker.store.models.UTCDateTime):
+        autogen_context.imports.add("import tracker.store.models")
+        return "tracker.store.models.UTCDateTime()"
     return False
 
 

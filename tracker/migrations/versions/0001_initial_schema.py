@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import tracker.models
-import tracker.models
+import tracker.store.models
+import tracker.store.models
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table('catalogstate',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('updated_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
     op.create_table('company',
@@ -55,8 +55,8 @@ def upgrade() -> None:
     )
     op.create_table('refreshrun',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('started_at', tracker.models.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', tracker.models.UTCDateTime(), nullable=True),
+    sa.Column('started_at', tracker.store.models.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', tracker.store.models.UTCDateTime(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('host', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -142,12 +142,12 @@ def upgrade() -> None:
     sa.Column('company_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(), nullable=False),
-    sa.Column('last_login_at', tracker.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', tracker.store.models.UTCDateTime(), nullable=True),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', tracker.models.UTCDateTime(), nullable=True),
+    sa.Column('locked_until', tracker.store.models.UTCDateTime(), nullable=True),
     sa.Column('invite_token_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('invite_expires_at', tracker.models.UTCDateTime(), nullable=True),
+    sa.Column('invite_expires_at', tracker.store.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -163,7 +163,7 @@ def upgrade() -> None:
     sa.Column('commitment_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('events', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('after_version_id', sa.Integer(), nullable=False),
     sa.Column('after_change_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['commitment_id'], ['commitment.id'], ),
@@ -172,7 +172,7 @@ def upgrade() -> None:
     )
     op.create_table('auditlog',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -205,7 +205,7 @@ def upgrade() -> None:
     op.create_table('documentversion',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('fetched_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('fetched_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('raw_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -242,8 +242,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', tracker.models.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('revoked', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -261,9 +261,9 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('response', sa.Text(), nullable=True),
-    sa.Column('created_at', tracker.models.UTCDateTime(), nullable=False),
-    sa.Column('next_attempt_at', tracker.models.UTCDateTime(), nullable=True),
-    sa.Column('sent_at', tracker.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', tracker.store.models.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', tracker.store.models.UTCDateTime(), nullable=True),
+    sa.Column('sent_at', tracker.store.models.UTCDateTime(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['alertsubscription.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -291,7 +291,7 @@ def upgrade() -> None:
     sa.Column('similarity', sa.Float(), nullable=True),
     sa.Column('announced', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('published_on', sa.Date(), nullable=True),
-    sa.Column('detected_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('detected_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
     sa.ForeignKeyConstraint(['new_version_id'], ['documentversion.id'], ),
@@ -330,7 +330,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=True),
-    sa.Column('started_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('started_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('duration_ms', sa.Integer(), nullable=False),
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('final_url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -356,7 +356,7 @@ def upgrade() -> None:
     sa.Column('company_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('commitment_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('submitted_by', sa.Integer(), nullable=False),
-    sa.Column('submitted_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('submitted_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('claimed_level', sa.Integer(), nullable=False),
     sa.Column('statement', sa.Text(), nullable=False),
     sa.Column('evidence_urls', sa.JSON(), nullable=False),
@@ -367,7 +367,7 @@ def upgrade() -> None:
     sa.Column('evidence_fetches', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('decided_by', sa.Integer(), nullable=True),
-    sa.Column('decided_at', tracker.models.UTCDateTime(), nullable=True),
+    sa.Column('decided_at', tracker.store.models.UTCDateTime(), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('verified', sa.Boolean(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=True),
@@ -389,7 +389,7 @@ def upgrade() -> None:
     sa.Column('level', sa.Integer(), nullable=True),
     sa.Column('basis', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('valid_from', sa.Date(), nullable=False),
-    sa.Column('recorded_at', tracker.models.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', tracker.store.models.UTCDateTime(), nullable=False),
     sa.Column('assessor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('rationale', sa.Text(), nullable=False),
     sa.Column('confidence', sa.Float(), nullable=True),

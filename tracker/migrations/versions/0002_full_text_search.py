@@ -1,8 +1,8 @@
 """full-text search over document versions (hand-written: autogenerate cannot express it)
 
 SQLite: an FTS5 external-content table over documentversion.text, kept in step by triggers.
-PostgreSQL: a GIN index on to_tsvector('english', text). `tracker.search` queries both; the objects are
-named in `tracker.search.FTS_OBJECTS` so `alembic check` and the schema test leave them alone.
+PostgreSQL: a GIN index on to_tsvector('english', text). `tracker.store.search` queries both; the objects are
+named in `tracker.store.search.FTS_OBJECTS` so `alembic check` and the schema test leave them alone.
 
 When 0001 is regenerated, move this file aside first (Alembic refuses a missing down_revision), then put it
 back: it does not depend on anything 0001 autogenerates except the documentversion table.

@@ -3,7 +3,7 @@
 AssessmentSpan holds, per assessment, the interval in which it is the one in force, so "as of D" is a range
 scan of one covering index. A (source, publication date) index makes "first framework published by" one seek
 per source. The table is filled here from the existing assessments with the same precedence
-as `tracker.assessments.refresh_spans` (written out in SQL so this migration does not change with the code).
+as `tracker.store.spans.refresh_spans` (written out in SQL so this migration does not change with the code).
 
 Revision ID: 0003
 Revises: 0002

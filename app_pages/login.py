@@ -1,0 +1,59 @@
+"""Sign in, sign out, and accept an invitation (a one-time link `login?invite=TOKEN` sent by an admin)."""
+
+import streamlit as st
+
+from app_pages._account import TOKEN_KEY, signed_in_user
+from tracker.accounts import auth
+from tracker.core.config import get_settings
+from tracker.core.errors import TrackerError
+from tracker.core.work import perform
+
+user = signed_in_user()
+invite = st.query_params.get("invite")
+
+if user is not None:
+    st.title("Account")
+    company = f" for {user.company_id}" if user.company_id else ""
+    st.write(f"Signed in as **{user.username}** ({user.role}{company}).")
+    if st.button("Sign out", key="sign_out"):
+        perform(auth.end_session, st.session_state.pop(TOKEN_KEY, None))
+        if get_settings().oidc_login and st.user.is_logged_in:
+            st.logout()
+        st.rerun()
+elif invite:
+    st.title("Set your password")
+    st.caption("Your invitation link works once. Choose a password of at least "
+               f"{auth.MIN_PASSWORD_LENGTH} characters.")
+    with st.form("accept_invitation"):
+        password = st.text_input("New password", type="password")
+        repeat = st.text_input("Repeat the password", type="password")
+        accepted = st.form_submit_button("Set password and sign in")
+    if accepted:
+        if password != repeat:
+            st.error("The two passwords differ.")
+        else:
+            try:
+                st.session_state[TOKEN_KEY] = perform(auth.accept_invitation_and_sign_in, invite, password)
+            except TrackerError as exc:
+                st.error(str(exc))
+            else:
+                st.query_params.clear()
+                st.rerun()
+else:
+    st.title("Sign in")
+    st.caption("Accounts are for company representatives, reviewers and admins. Reading the tracker needs none.")
+    with st.form("sign_in"):
+        username = st.text_input("User name or e-mail")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            st.session_state[TOKEN_KEY] = perform(auth.login, username, password)
+        except TrackerError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+    if get_settings().oidc_login:
+        st.divider()
+        if st.button("Sign in with single sign-on", key="sso"):
+            st.login()

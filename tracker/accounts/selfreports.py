@@ -1,0 +1,442 @@
+"""Self-reports: what a company says it has done, kept verbatim, and the reviewer's decision beside it.
+
+Authorization lives here, not in the pages: every function that reads submissions or changes anything takes
+the acting `User` and checks role and company (`PermissionDenied` otherwise), so no page or script can reach a
+submission another way. A representative sees and writes only their own company's submissions; reviewers and
+admins see all and decide. Approval appends an `Assessment` with basis `self-reported` (or `reviewed` when the
+reviewer also verified the claim against independent evidence), linked back to the submission.
+
+Uploaded and fetched documents become versions (origin `submitted`) of the per-company source
+`<company>-self-reports`. That source maps onto no framework, so a company's own material never feeds the
+tracker's automatic levels: claims and checks stay apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import PurePath
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from scrapers.capture import Capture, FetchError
+from scrapers.extract import detect_publication_date, detect_version_label, extract, sniff_format
+from tracker.accounts.audit import record, snapshot
+from tracker.accounts.auth import require_role
+from tracker.core.config import get_settings
+from tracker.core.errors import NotFoundError, PermissionDenied, ValidationError
+from tracker.core.rawstore import RawStore
+from tracker.read.asof import latest_assessments
+from tracker.read.queries import SUBMISSION_PAGE, submission_links, submission_path  # noqa: F401  (part of this API)
+from tracker.store import models as m
+from tracker.store.spans import add_assessment
+from tracker.store.vocabulary import LEVELS, SUBMISSION_STATUSES
+
+DECISIONS = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested"}
+MAX_STATEMENT_CHARS = 20_000
+MAX_EVIDENCE_URLS = 10
+MAX_URL_CHARS = 2_000
+UPLOAD_KINDS = {"pdf": "application/pdf", "html": "text/html"}
+SUFFIX_KINDS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the browser sent it; only `body` is trusted to say what it is."""
+
+    filename: str
+    body: bytes
+
+
+def self_report_source_id(company_id: str) -> str:
+    return f"{company_id}-self-reports"
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+
+def _check_upload(upload: Upload) -> tuple[str, Capture]:
+    """Size and type by content, then extraction; refuses before anything is stored."""
+    limit = get_settings().max_upload_bytes
+    name = PurePath(upload.filename or "upload").name
+    if not upload.body:
+        raise ValidationError(f"{name}: the file is empty")
+    if len(upload.body) > limit:
+        raise ValidationError(f"{name} is {len(upload.body):,} bytes; uploads may be at most {limit:,} bytes "
+                              "(TRACKER_MAX_UPLOAD_BYTES). Send a smaller file or a link to the document.")
+    kind = sniff_format(upload.body, "", "")  # by content only: names and browser-declared types can lie
+    claimed = SUFFIX_KINDS.get(PurePath(name).suffix.lower())
+    if kind not in UPLOAD_KINDS:
+        raise ValidationError(f"{name} is not a PDF or HTML document (checked by its content); upload a PDF or "
+                              "an HTML page")
+    if claimed is not None and claimed != kind:
+        raise ValidationError(f"{name} is named as {claimed.upper()} but its content is {kind.upper()}; the file "
+                              "was refused")
+    try:
+        extracted = extract(upload.body, UPLOAD_KINDS[kind], f"upload:{name}")
+    except FetchError as exc:
+        raise ValidationError(f"{name}: {exc.message}") from exc
+    published_on, evidence = detect_publication_date(extracted.text)
+    capture = Capture(
+        source_id="", requested_url=f"upload:{name}", final_url=f"upload:{name}", fetched_at=datetime.now(UTC),
+        status=None, headers={}, content_type=UPLOAD_KINDS[kind], format=extracted.format, body=upload.body,
+        raw_sha256=hashlib.sha256(upload.body).hexdigest(), text=extracted.text,
+        text_sha256=hashlib.sha256(extracted.text.encode()).hexdigest(), sections=extracted.sections,
+        page_count=extracted.page_count, version_label=detect_version_label(extracted.text),
+        published_on=published_on, published_on_evidence=evidence, warnings=extracted.warnings,
+    )
+    return name, capture
+
+
+def _check_urls(urls: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for url in (u.strip() for u in urls):
+        if not url or url in cleaned:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL_CHARS:
+            raise ValidationError(f"{url[:100]!r} is not an http(s) link; give full addresses like https://…")
+        cleaned.append(url)
+    if len(cleaned) > MAX_EVIDENCE_URLS:
+        raise ValidationError(f"at most {MAX_EVIDENCE_URLS} evidence links per submission ({len(cleaned)} given)")
+    return cleaned
+
+
+def _own_company(actor: m.User, company_id: str | None) -> str:
+    if not actor.company_id:
+        raise PermissionDenied(f"the representative '{actor.username}' is not bound to a company")
+    if company_id is not None and company_id != actor.company_id:
+        raise PermissionDenied(f"'{actor.username}' represents {actor.company_id}, not {company_id}")
+    return actor.company_id
+
+
+def self_report_source(session: Session, company_id: str) -> m.Source:
+    """The company's `<company>-self-reports` source, created on first use (maps onto no framework)."""
+    source = session.get(m.Source, self_report_source_id(company_id))
+    if source is None:
+        company = session.get(m.Company, company_id)
+        if company is None:
+            raise NotFoundError(f"unknown company '{company_id}'")
+        source = m.Source(
+            id=self_report_source_id(company_id), company_id=company_id, title=f"{company.name}: self-reports",
+            kind="policy-page", format="html", url=f"urn:commitment-tracker:self-reports:{company_id}",
+            frameworks=[], fetchable=False,
+            notes="Documents uploaded or linked by the company's representatives with their self-reports.",
+        )
+        session.add(source)
+        session.flush()
+    return source
+
+
+# ------------------------------------------------------------------------------------------ submissions
+
+
+def submit(
+    session: Session,
+    actor: m.User | None,
+    commitment_id: str,
+    claimed_level: int,
+    statement: str,
+    *,
+    evidence_urls: list[str] | None = None,
+    upload: Upload | None = None,
+    company_id: str | None = None,
+    raw_store: RawStore | None = None,
+) -> m.SelfReport:
+    """A representative's claim for their own company. Everything is checked before anything is stored.
+
+    Evidence links are only recorded here; `fetch_evidence` fetches them (outside the form's transaction).
+    """
+    actor = require_role(actor, "representative", doing="submit self-reports")
+    company_id = _own_company(actor, company_id)
+    if session.get(m.Commitment, commitment_id) is None:
+        raise NotFoundError(f"unknown commitment '{commitment_id}'")
+    if claimed_level not in LEVELS:
+        raise ValidationError(f"the claimed level must be one of {', '.join(map(str, LEVELS))}")
+    if not statement or not statement.strip():
+        raise ValidationError("write a statement: what the company has done for this commitment")
+    if len(statement) > MAX_STATEMENT_CHARS:
+        raise ValidationError(f"the statement has {len(statement):,} characters; the limit is "
+                              f"{MAX_STATEMENT_CHARS:,} (attach a document for more)")
+    urls = _check_urls(evidence_urls or [])
+    checked = _check_upload(upload) if upload is not None else None
+
+    report = m.SelfReport(company_id=company_id, commitment_id=commitment_id, submitted_by=actor.id,
+                          claimed_level=claimed_level, statement=statement, evidence_urls=urls)
+    if checked is not None:
+        from tracker.ingest.pipeline import ingest_capture
+
+        name, capture = checked
+        source = self_report_source(session, company_id)
+        capture.source_id = source.id
+        result = ingest_capture(session, source, capture, origin="submitted", raw_store=raw_store)
+        report.upload_filename = name
+        report.upload_sha256 = capture.raw_sha256
+        report.upload_content_type = capture.content_type
+        report.upload_version_id = result.version.id
+    session.add(report)
+    session.flush()
+    record(session, actor, "selfreport.submit", "selfreport", report.id, after=snapshot(report))
+    return report
+
+
+def _load(session: Session, report_id: int) -> m.SelfReport:
+    report = session.get(m.SelfReport, report_id)
+    if report is None:
+        raise NotFoundError(f"no submission #{report_id}")
+    return report
+
+
+def get_submission(session: Session, actor: m.User | None, report_id: int) -> m.SelfReport:
+    """One submission: for its company's representatives, reviewers and admins."""
+    actor = require_role(actor, *("representative", "reviewer", "admin"), doing="read submissions")
+    report = _load(session, report_id)
+    if actor.role == "representative" and report.company_id != actor.company_id:
+        raise PermissionDenied(f"submission #{report_id} belongs to another company")
+    return report
+
+
+def list_submissions(
+    session: Session, actor: m.User | None, *, status: str | None = None, company_id: str | None = None
+) -> list[m.SelfReport]:
+    """Submissions newest first; a representative gets only their own company's."""
+    actor = require_role(actor, *("representative", "reviewer", "admin"), doing="read submissions")
+    if actor.role == "representative":
+        company_id = _own_company(actor, company_id)
+    if status is not None and status not in SUBMISSION_STATUSES:
+        raise ValidationError(f"unknown status '{status}'; use one of {', '.join(SUBMISSION_STATUSES)}")
+    query = select(m.SelfReport).order_by(m.SelfReport.submitted_at.desc(), m.SelfReport.id.desc())
+    if company_id is not None:
+        query = query.where(m.SelfReport.company_id == company_id)
+    if status is not None:
+        query = query.where(m.SelfReport.status == status)
+    return list(session.exec(query))
+
+
+def withdraw(session: Session, actor: m.User | None, report_id: int) -> m.SelfReport:
+    """A representative takes back an undecided submission of their company."""
+    actor = require_role(actor, "representative", doing="withdraw submissions")
+    report = get_submission(session, actor, report_id)
+    if report.status not in ("submitted", "changes_requested"):
+        raise ValidationError(f"submission #{report_id} is {report.status}; only undecided ones can be withdrawn")
+    before = snapshot(report)
+    report.status = "withdrawn"
+    session.add(report)
+    session.flush()
+    record(session, actor, "selfreport.withdraw", "selfreport", report.id, before=before, after=snapshot(report))
+    return report
+
+
+def fetch_evidence(session: Session, actor: m.User | None, report_id: int, ctx=None,
+                   raw_store: RawStore | None = None) -> list[dict]:
+    """Fetch a submission's evidence links with the scrapers; each outcome (or failure) is recorded.
+
+    A failed link is recorded, never fatal. In production configuration private and loopback addresses are
+    refused by the fetch context (see `tracker.ingest.refresh.default_context`).
+    """
+    from scrapers.adapters import SourceSpec, fetch_source
+    from tracker.ingest.pipeline import ingest_capture
+    from tracker.ingest.refresh import default_context
+
+    report = get_submission(session, actor, report_id)
+    source = self_report_source(session, report.company_id)
+    own_context = ctx is None
+    ctx = ctx or default_context()
+    outcomes: list[dict] = []
+    try:
+        for url in report.evidence_urls:
+            outcome: dict = {"url": url, "at": datetime.now(UTC).isoformat()}
+            try:
+                capture = fetch_source(ctx, SourceSpec(id=source.id, url=url, format="html"))
+                result = ingest_capture(session, source, capture, origin="submitted", raw_store=raw_store)
+                outcome |= {"outcome": result.outcome, "version_id": result.version.id}
+                session.add(m.FetchAttempt(source_id=source.id, url=url, final_url=capture.final_url,
+                                           http_status=capture.status, bytes_received=len(capture.body),
+                                           content_type=capture.content_type, outcome=result.outcome,
+                                           version_id=result.version.id, duration_ms=capture.duration_ms))
+            except FetchError as exc:
+                outcome |= {"outcome": "failed", "reason": exc.reason, "message": exc.message}
+                session.add(m.FetchAttempt(source_id=source.id, url=url, http_status=exc.status,
+                                           bytes_received=exc.bytes_received, outcome="failed", reason=exc.reason,
+                                           error=exc.message, duration_ms=exc.duration_ms))
+            outcomes.append(outcome)
+    finally:
+        if own_context:
+            ctx.close()
+    before = snapshot(report)
+    report.evidence_fetches = outcomes
+    session.add(report)
+    session.flush()
+    record(session, actor, "selfreport.fetch_evidence", "selfreport", report.id, before=before,
+           after=snapshot(report))
+    return outcomes
+
+
+# --------------------------------------------------------------------------------------------- decisions
+
+
+def decide(
+    session: Session,
+    actor: m.User | None,
+    report_id: int,
+    decision: str,
+    reason: str,
+    *,
+    verified: bool = False,
+    valid_from: date | None = None,
+) -> m.SelfReport:
+    """Approve, reject or request changes (reviewers and admins), with a reason.
+
+    Approval appends an Assessment at the claimed level: basis `reviewed` when `verified` (checked against
+    independent evidence), else `self-reported`.
+    """
+    actor = require_role(actor, "reviewer", "admin", doing="decide on submissions")
+    if decision not in DECISIONS:
+        raise ValidationError(f"unknown decision '{decision}'; use one of {', '.join(DECISIONS)}")
+    if not reason or not reason.strip():
+        raise ValidationError("give a reason for the decision; it is shown beside the submission")
+    report = _load(session, report_id)
+    if report.status != "submitted":
+        raise ValidationError(f"submission #{report_id} is {report.status.replace('_', ' ')}, not awaiting review")
+    now = datetime.now(UTC)
+    before = snapshot(report)
+    report.status = DECISIONS[decision]
+    report.decided_by = actor.id
+    report.decided_at = now
+    report.decision_reason = reason.strip()
+    report.verified = bool(verified and decision == "approve")
+    if decision == "approve":
+        assessment = add_assessment(session, m.Assessment(
+            company_id=report.company_id, commitment_id=report.commitment_id, level=report.claimed_level,
+            basis="reviewed" if report.verified else "self-reported", valid_from=valid_from or now.date(),
+            recorded_at=now, assessor=actor.username, self_report_id=report.id, origin="self-report",
+            rationale=f"Self-report #{report.id} approved"
+                      f"{' and verified against independent evidence' if report.verified else ''}: {report.decision_reason}",
+        ))
+        record(session, actor, "assessment.create", "assessment", assessment.id, after=snapshot(assessment))
+        report.assessment_id = assessment.id
+    session.add(report)
+    session.flush()
+    record(session, actor, f"selfreport.{decision}", "selfreport", report.id, before=before, after=snapshot(report))
+    return report
+
+
+@dataclass
+class EvidenceItem:
+    source_id: str
+    source_title: str
+    version_id: int
+    version_label: str | None
+    published_on: date | None
+    url: str
+    section: str | None
+    page: int | None
+    quote: str
+    score: float
+
+
+@dataclass
+class ReviewContext:
+    """What a reviewer needs on one screen: the claim, the tracker's own evidence and current level."""
+
+    report: m.SelfReport
+    company: m.Company
+    commitment: m.Commitment
+    current: sa.Row | None  # the assessment in force today (a row of tracker.read.asof.latest_assessments)
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    upload_version: m.DocumentVersion | None = None
+
+
+def tracker_evidence(session: Session, company_id: str, commitment_id: str, limit: int = 10) -> list[EvidenceItem]:
+    """Evidence for a commitment from the newest version of each of the company's own-watched sources."""
+    rows = session.exec(
+        select(m.Evidence, m.DocumentVersion, m.Source)
+        .join(m.DocumentVersion, m.DocumentVersion.id == m.Evidence.version_id)
+        .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
+        .where(m.Source.company_id == company_id, m.Evidence.commitment_id == commitment_id,
+               m.Source.id != self_report_source_id(company_id))
+    ).all()
+    newest: dict[str, tuple] = {}
+    for _evidence, version, source in rows:
+        key = (version.published_on or version.fetched_at.date(), version.fetched_at, version.id)
+        if source.id not in newest or key > newest[source.id]:
+            newest[source.id] = key
+    items = [
+        EvidenceItem(source.id, source.title, version.id, version.version_label, version.published_on, version.url,
+                     evidence.section, evidence.page, evidence.quote, evidence.score)
+        for evidence, version, source in rows if newest[source.id][2] == version.id
+    ]
+    return sorted(items, key=lambda item: -item.score)[:limit]
+
+
+def review_context(session: Session, actor: m.User | None, report_id: int) -> ReviewContext:
+    actor = require_role(actor, "reviewer", "admin", doing="review submissions")
+    report = _load(session, report_id)
+    current = latest_assessments(session, date.today(), company_ids=[report.company_id],
+                                 commitment_ids=[report.commitment_id])
+    return ReviewContext(
+        report=report, company=session.get(m.Company, report.company_id),
+        commitment=session.get(m.Commitment, report.commitment_id), current=current[0] if current else None,
+        evidence=tracker_evidence(session, report.company_id, report.commitment_id),
+        upload_version=session.get(m.DocumentVersion, report.upload_version_id) if report.upload_version_id else None,
+    )
+
+
+# ------------------------------------------------------------------------------------------ public view
+
+
+@dataclass(frozen=True)
+class PublicSubmission:
+    """What any reader may see of an approved submission (no account names, no rejected or pending claims)."""
+
+    id: int
+    company_id: str
+    company_name: str
+    commitment_id: str
+    commitment_title: str
+    claimed_level: int
+    statement: str
+    evidence_urls: list[str]
+    upload_filename: str | None
+    submitted_on: date
+    decided_on: date | None
+    decision_reason: str
+    verified: bool
+    basis: str
+    valid_from: date | None
+
+
+def _public(session: Session, report: m.SelfReport) -> PublicSubmission:
+    company = session.get(m.Company, report.company_id)
+    commitment = session.get(m.Commitment, report.commitment_id)
+    assessment = session.get(m.Assessment, report.assessment_id) if report.assessment_id else None
+    return PublicSubmission(
+        id=report.id, company_id=report.company_id, company_name=company.name if company else report.company_id,
+        commitment_id=report.commitment_id, commitment_title=commitment.title if commitment else "",
+        claimed_level=report.claimed_level, statement=report.statement, evidence_urls=list(report.evidence_urls),
+        upload_filename=report.upload_filename, submitted_on=report.submitted_at.date(),
+        decided_on=report.decided_at.date() if report.decided_at else None,
+        decision_reason=report.decision_reason or "", verified=report.verified,
+        basis=assessment.basis if assessment else ("reviewed" if report.verified else "self-reported"),
+        valid_from=assessment.valid_from if assessment else None,
+    )
+
+
+def public_submission(session: Session, self_report_id: int) -> PublicSubmission | None:
+    """An approved submission as readers see it; None when it does not exist or is not approved."""
+    report = session.get(m.SelfReport, self_report_id)
+    if report is None or report.status != "approved":
+        return None
+    return _public(session, report)
+
+
+def public_submissions(session: Session, company_id: str | None = None) -> list[PublicSubmission]:
+    """Every approved submission, newest decision first."""
+    query = select(m.SelfReport).where(m.SelfReport.status == "approved")
+    if company_id:
+        query = query.where(m.SelfReport.company_id == company_id)
+    reports = session.exec(query.order_by(m.SelfReport.decided_at.desc(), m.SelfReport.id.desc()))
+    return [_public(session, report) for report in reports]

@@ -1,0 +1,85 @@
+"""Publishing: export, export-all, feed."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tracker.cli.base import (
+    command,
+    parse_date,
+)
+
+
+@command
+def _register_export(sub: argparse._SubParsersAction) -> None:
+    from tracker.publish.exports import FORMATS
+
+    parser = sub.add_parser(
+        "export", help="stocktake of a framework as of a date, with what changed since another date",
+        description="CSV goes to a folder of CSVs, or to a ZIP when --out ends in .zip; json, xlsx and html "
+        "(a self-contained printable report) go to the file --out.",
+    )
+    parser.add_argument("--as-of", type=parse_date, required=True, help="levels as of this date (YYYY-MM-DD)")
+    parser.add_argument("--since", type=parse_date, required=True,
+                        help="report what changed after this date (e.g. 2025-02-10, the Paris summit)")
+    parser.add_argument("--framework", default="seoul-2024", help="framework id (default seoul-2024)")
+    parser.add_argument("--format", choices=FORMATS, required=True)
+    parser.add_argument("--out", required=True, help="output file (or folder for csv)")
+    parser.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tracker.core.db import session_scope
+    from tracker.publish.exports import write_stocktake
+    from tracker.publish.stocktake import build_stocktake
+
+    with session_scope() as session:
+        stocktake = build_stocktake(session, args.framework, args.as_of, args.since)
+    written = write_stocktake(stocktake, args.format, Path(args.out))
+    print(f"stocktake of {stocktake.framework_id} as of {stocktake.as_of} since {stocktake.since}: "
+          f"{len(stocktake.companies)} signatories, {len(stocktake.changes)} changes")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+@command
+def _register_export_all(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("export-all", help="open data: every public table as CSV, JSON and SQLite, "
+                            "with a data dictionary and licences")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.set_defaults(handler=cmd_export_all)
+
+
+def cmd_export_all(args: argparse.Namespace) -> int:
+    from tracker.core.db import get_engine
+    from tracker.publish.exports import export_all
+
+    out = Path(args.out)
+    counts = export_all(get_engine(), out)
+    print(f"wrote {out}: {sum(counts.values())} rows in {len(counts)} tables "
+          f"(csv/, tracker.json, tracker.sqlite, DATA_DICTIONARY.md, LICENCES.md, SHA256SUMS)")
+    return 0
+
+
+@command
+def _register_feed(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("feed", help="Atom feed of new versions and flagged changes")
+    parser.add_argument("--out", help="write one feed to this file (all companies, or --company)")
+    parser.add_argument("--company", help="only this company (company id)")
+    parser.add_argument("--per-company", metavar="DIR", help="write all.xml and one <company>.xml per company")
+    parser.add_argument("--limit", type=int, default=200, help="entries per feed (default 200, newest first)")
+    parser.set_defaults(handler=cmd_feed)
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    from tracker.core.db import session_scope
+    from tracker.publish.feeds import write_feeds
+
+    with session_scope() as session:
+        written = write_feeds(session, out=Path(args.out) if args.out else None, company_id=args.company,
+                              per_company=Path(args.per_company) if args.per_company else None,
+                              limit=args.limit)
+    print(f"wrote {len(written)} feed(s): {written[0]}" + (" ..." if len(written) > 1 else ""))
+    return 0

@@ -1,0 +1,357 @@
+"""The catalog: frameworks, commitments, companies, signatures, crosswalk and sources, written by us in YAML.
+
+`load_catalog` parses and cross-checks every file before anything touches the database, so a broken file
+leaves the database as it was; `sync_catalog` then upserts the rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from sqlmodel import Session, select
+
+from tracker.core.errors import CatalogError
+from tracker.core.yamlfile import fail_at, load_model
+from tracker.store import models as m
+
+Confidence = Literal["V", "C", "S", "M"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _url(value: str) -> str:
+    HttpUrl(value)  # raises a readable error for anything that is not an http(s) URL
+    return value
+
+
+class TextBlock(_Strict):
+    text: str
+    text_confirmed: bool = True
+    source_url: str | None = None
+    note: str | None = None
+
+
+class GroupSpec(_Strict):
+    id: str
+    title: str
+    text: str | None = None
+    text_confirmed: bool = True
+    note: str | None = None
+
+
+class DeadlineSpec(_Strict):
+    id: str
+    date: date
+    label: str
+    source_url: str | None = None
+
+
+class CommitmentSpec(_Strict):
+    number: str
+    group: str | None = None
+    title: str
+    title_official: bool = False
+    text: str = Field(min_length=1)
+    text_confirmed: bool = True
+    source_url: str
+    detail_text: str | None = None
+    detail_text_confirmed: bool = False
+    detail_source_url: str | None = None
+    note: str | None = None
+
+    _check_url = field_validator("source_url")(lambda cls, v: _url(v))
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class FrameworkFile(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    name: str
+    short_name: str
+    announced: date | None = None
+    publisher: str = ""
+    source_url: str
+    edition: str | None = None
+    licence: str | None = None
+    licence_url: str | None = None
+    attribution: str | None = None
+    description: str = ""
+    deadlines: list[DeadlineSpec] = []
+    preamble: list[TextBlock] = []
+    groups: list[GroupSpec] = []
+    commitments: list[CommitmentSpec] = Field(min_length=1)
+
+    _check_url = field_validator("source_url")(lambda cls, v: _url(v))
+
+
+class SignatureSpec(_Strict):
+    framework: str
+    date: date
+    date_precision: Literal["exact", "on-or-before"] = "exact"
+    date_confidence: Confidence = "C"
+    label: str | None = None
+    source_url: str
+    note: str | None = None
+
+    _check_url = field_validator("source_url")(lambda cls, v: _url(v))
+
+
+class CompanySpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    name: str
+    aliases: list[str] = []
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    group: Literal["frontier-lab", "big-tech", "enterprise-ai"] = "frontier-lab"
+    website: str | None = None
+    haip_participant: dict | None = None
+    signatures: list[SignatureSpec] = []
+
+
+class CompaniesFile(_Strict):
+    note: str | None = None
+    companies: list[CompanySpec] = Field(min_length=1)
+
+
+class LinkSpec(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    relation: Literal["same", "overlaps", "part-of"]
+    note: str = ""
+
+
+class CrosswalkFile(_Strict):
+    note: str | None = None
+    links: list[LinkSpec] = []
+
+
+class KnownVersion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    label: str | None = None
+    published_on: date | None = None
+    url: str | None = None
+    sha256: str | None = None
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
+
+
+class SourceSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    kind: Literal[
+        "framework", "companion", "version-history", "policy-page", "transparency-hub", "system-cards", "haip-report"
+    ]
+    format: Literal["pdf", "html"]
+    adapter: Literal["document", "index"] = "document"
+    url: str
+    link_pattern: str | None = None
+    link_text_pattern: str | None = None
+    frameworks: list[str] = []
+    licence: str | None = None
+    corpus_prefix: str | None = None
+    notes: str | None = None
+    active: bool = True
+    fetchable: bool = True
+    supersedes: str | None = None
+    versions: list[KnownVersion] = []
+
+    _check_url = field_validator("url")(lambda cls, v: _url(v))
+
+    @field_validator("link_pattern", "link_text_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class SourcesFile(_Strict):
+    company: str
+    sources: list[SourceSpec] = []
+
+
+@dataclass
+class Catalog:
+    """Everything parsed from data/, cross-checked, ready to sync."""
+
+    frameworks: list[FrameworkFile] = field(default_factory=list)
+    companies: list[CompanySpec] = field(default_factory=list)
+    links: list[LinkSpec] = field(default_factory=list)
+    sources: list[tuple[str, SourceSpec]] = field(default_factory=list)  # (company id, source)
+
+    def commitment_ids(self) -> list[str]:
+        return [f"{f.id}/{c.number}" for f in self.frameworks for c in f.commitments]
+
+
+def load_catalog(data_dir: Path) -> Catalog:
+    """Parse and cross-check every catalog file; raise CatalogError naming file, line and field."""
+    catalog = Catalog()
+    framework_dir = data_dir / "frameworks"
+    framework_files = sorted(framework_dir.glob("*.yaml"))
+    if not framework_files:
+        raise CatalogError(f"{framework_dir}: no framework files (*.yaml) found")
+    for path in framework_files:
+        framework, lines = load_model(path, FrameworkFile)
+        if path.stem != framework.id:
+            raise fail_at(path, lines, ("id",), f"id '{framework.id}' must match the file name '{path.stem}'")
+        group_ids = {g.id for g in framework.groups}
+        seen: set[str] = set()
+        for i, commitment in enumerate(framework.commitments):
+            if commitment.number in seen:
+                raise fail_at(path, lines, ("commitments", i, "number"), f"duplicate number '{commitment.number}'")
+            seen.add(commitment.number)
+            if commitment.group and commitment.group not in group_ids:
+                raise fail_at(path, lines, ("commitments", i, "group"), f"unknown group '{commitment.group}'")
+        catalog.frameworks.append(framework)
+    framework_ids = {f.id for f in catalog.frameworks}
+    commitment_ids = set(catalog.commitment_ids())
+
+    companies_path = data_dir / "companies.yaml"
+    companies, lines = load_model(companies_path, CompaniesFile)
+    seen_ids: set[str] = set()
+    for i, company in enumerate(companies.companies):
+        if company.id in seen_ids:
+            raise fail_at(companies_path, lines, ("companies", i, "id"), f"duplicate company id '{company.id}'")
+        seen_ids.add(company.id)
+        signed: set[str] = set()
+        for j, signature in enumerate(company.signatures):
+            loc = ("companies", i, "signatures", j, "framework")
+            if signature.framework not in framework_ids:
+                raise fail_at(companies_path, lines, loc, f"unknown framework '{signature.framework}'")
+            if signature.framework in signed:
+                raise fail_at(companies_path, lines, loc, f"second signature of '{signature.framework}'")
+            signed.add(signature.framework)
+    catalog.companies = companies.companies
+
+    crosswalk_path = data_dir / "crosswalk.yaml"
+    if crosswalk_path.exists():
+        crosswalk, lines = load_model(crosswalk_path, CrosswalkFile)
+        for i, link in enumerate(crosswalk.links):
+            for key, value in (("from", link.from_), ("to", link.to)):
+                if value not in commitment_ids:
+                    raise fail_at(crosswalk_path, lines, ("links", i, key), f"unknown commitment '{value}'")
+        catalog.links = crosswalk.links
+
+    source_ids: set[str] = set()
+    for path in sorted((data_dir / "sources").glob("*.yaml")):
+        sources, lines = load_model(path, SourcesFile)
+        if sources.company not in seen_ids:
+            raise fail_at(path, lines, ("company",), f"unknown company '{sources.company}'")
+        for i, source in enumerate(sources.sources):
+            if source.id in source_ids:
+                raise fail_at(path, lines, ("sources", i, "id"), f"duplicate source id '{source.id}'")
+            source_ids.add(source.id)
+            for j, framework_id in enumerate(source.frameworks):
+                if framework_id not in framework_ids:
+                    raise fail_at(path, lines, ("sources", i, "frameworks", j), f"unknown framework '{framework_id}'")
+            if source.adapter == "index" and not (source.link_pattern or source.link_text_pattern):
+                raise fail_at(path, lines, ("sources", i, "adapter"),
+                              "an index source needs link_pattern or link_text_pattern")
+            catalog.sources.append((sources.company, source))
+    for company_id, source in catalog.sources:
+        if source.supersedes and source.supersedes not in source_ids:
+            raise CatalogError(f"data/sources/{company_id}.yaml: source '{source.id}' supersedes unknown source "
+                               f"'{source.supersedes}'")
+    return catalog
+
+
+def _upsert(session: Session, model: type, key: object, values: dict) -> bool:
+    """Insert or update one row by primary key; returns True when anything changed."""
+    row = session.get(model, key)
+    if row is None:
+        session.add(model(**values))
+        return True
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
+    """Upsert the catalog into the database; returns how many rows of each kind were added or changed."""
+    counts = {"frameworks": 0, "commitments": 0, "companies": 0, "signatures": 0, "links": 0, "sources": 0}
+    for framework in catalog.frameworks:
+        counts["frameworks"] += _upsert(session, m.Framework, framework.id, {
+            "id": framework.id, "name": framework.name, "short_name": framework.short_name,
+            "announced": framework.announced, "publisher": framework.publisher,
+            "source_url": framework.source_url, "edition": framework.edition, "licence": framework.licence,
+            "licence_url": framework.licence_url, "attribution": framework.attribution,
+            "description": framework.description,
+            "deadlines": [d.model_dump(mode="json") for d in framework.deadlines],
+            "preamble": [p.model_dump(mode="json") for p in framework.preamble],
+            "groups": [g.model_dump(mode="json") for g in framework.groups],
+        })
+    session.flush()
+    for framework in catalog.frameworks:
+        for position, c in enumerate(framework.commitments, start=1):
+            cid = f"{framework.id}/{c.number}"
+            counts["commitments"] += _upsert(session, m.Commitment, cid, {
+                "id": cid, "framework_id": framework.id, "number": c.number, "position": position,
+                "group_id": c.group, "title": c.title, "title_official": c.title_official, "text": c.text,
+                "text_confirmed": c.text_confirmed, "source_url": c.source_url, "detail_text": c.detail_text,
+                "detail_text_confirmed": c.detail_text_confirmed, "detail_source_url": c.detail_source_url,
+                "note": c.note,
+            })
+    for company in catalog.companies:
+        counts["companies"] += _upsert(session, m.Company, company.id, {
+            "id": company.id, "name": company.name, "aliases": list(company.aliases), "country": company.country,
+            "group": company.group, "website": company.website, "haip": company.haip_participant or {},
+        })
+    session.flush()
+
+    signatures = {(s.company_id, s.framework_id): s for s in session.exec(select(m.Signature))}
+    for company in catalog.companies:
+        for spec in company.signatures:
+            values = {
+                "company_id": company.id, "framework_id": spec.framework, "signed_on": spec.date,
+                "date_precision": spec.date_precision, "date_confidence": spec.date_confidence,
+                "label": spec.label, "source_url": spec.source_url, "note": spec.note,
+            }
+            row = signatures.get((company.id, spec.framework))
+            if row is None:
+                session.add(m.Signature(**values))
+                counts["signatures"] += 1
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                counts["signatures"] += 1
+
+    links = {(x.from_commitment_id, x.to_commitment_id): x for x in session.exec(select(m.CommitmentLink))}
+    for link in catalog.links:
+        row = links.get((link.from_, link.to))
+        if row is None:
+            session.add(m.CommitmentLink(from_commitment_id=link.from_, to_commitment_id=link.to,
+                                         relation=link.relation, note=link.note))
+            counts["links"] += 1
+        elif (row.relation, row.note) != (link.relation, link.note):
+            row.relation, row.note = link.relation, link.note
+            counts["links"] += 1
+
+    for company_id, s in catalog.sources:
+        counts["sources"] += _upsert(session, m.Source, s.id, {
+            "id": s.id, "company_id": company_id, "title": s.title, "kind": s.kind, "format": s.format,
+            "adapter": s.adapter, "url": s.url, "link_pattern": s.link_pattern,
+            "link_text_pattern": s.link_text_pattern, "frameworks": list(s.frameworks), "licence": s.licence,
+            "corpus_prefix": s.corpus_prefix, "notes": s.notes, "active": s.active, "fetchable": s.fetchable,
+            "supersedes": s.supersedes,
+            "known_versions": [v.model_dump(mode="json", exclude_none=True) for v in s.versions],
+        })
+    session.flush()
+    return counts

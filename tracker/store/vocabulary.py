@@ -1,0 +1,105 @@
+"""The tracker's vocabulary, defined once: directions of change (in display order), the sets of directions each
+feature flags (named for what they are for), levels with their labels and colours, bases, announcement states,
+statuses and source kinds.
+
+Models, analysis, read models, pages, exports, feeds and alerts all import from here, so a new direction or
+status is added in one place. Pure constants: importing this module loads nothing else of the tracker.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Direction(StrEnum):
+    """What happened to a commitment passage between a version and its predecessor; ordered by how much a reader
+    needs to see it (weakenings first)."""
+
+    WEAKENED = "weakened"
+    REMOVED = "removed"
+    STRENGTHENED = "strengthened"
+    ADDED = "added"
+    REWORDED = "reworded"
+
+
+#: Display order: weakenings first, rewordings last (Changes page, company page, stocktake, feeds).
+DIRECTION_ORDER: Final[dict[str, int]] = {d.value: i for i, d in enumerate(Direction)}
+DIRECTIONS: Final[tuple[str, ...]] = tuple(d.value for d in Direction)
+
+#: Changes that lower what a company commits to: alerts fire on these, the review queue ranks them first, and
+#: they are the positive class of the weakened-or-removed score.
+WEAKENING_DIRECTIONS: Final[frozenset[str]] = frozenset({Direction.WEAKENED, Direction.REMOVED})
+#: Changes a stocktake lists as moving a level (either way); additions and rewordings do not move a level alone.
+LEVEL_MOVING_DIRECTIONS: Final[tuple[str, ...]] = (Direction.WEAKENED, Direction.STRENGTHENED, Direction.REMOVED)
+
+DIRECTION_LABELS: Final[dict[str, str]] = {
+    "weakened": "Weakened", "removed": "Removed", "strengthened": "Strengthened", "added": "Added",
+    "reworded": "Reworded",
+}
+#: Material icons (ship with Streamlit, render without an emoji font).
+DIRECTION_ICONS: Final[dict[str, str]] = {
+    "weakened": ":material/trending_down:", "removed": ":material/remove_circle:",
+    "strengthened": ":material/trending_up:", "added": ":material/add_circle:", "reworded": ":material/edit:",
+}
+
+
+class Announcement(StrEnum):
+    """Whether the company's own account of a revision (changelog, version history, announcement) mentions it."""
+
+    ANNOUNCED = "announced"
+    PARTLY = "partly"
+    SILENT = "silent"
+    NO_CHANGELOG = "no-changelog"
+
+
+ANNOUNCEMENT_STATES: Final[tuple[str, ...]] = tuple(a.value for a in Announcement)
+ANNOUNCEMENT_LABELS: Final[dict[str, str]] = {
+    "announced": "announced in the company's own account of the revision",
+    "partly": "partly announced",
+    "silent": "not announced (silent)",
+    "no-changelog": "the company published no account of this revision",
+}
+
+LEVELS: Final[dict[int, str]] = {0: "No public evidence", 1: "Mentioned", 2: "Partial", 3: "Comprehensive"}
+#: Colour-blind-safe sequential blues; every cell also carries its level as text, so colour is never needed.
+LEVEL_COLOURS: Final[dict[int, str]] = {0: "#f1eef6", 1: "#bdc9e1", 2: "#74a9cf", 3: "#0570b0"}
+NOT_ASSESSED_COLOUR: Final[str] = "#ffffff"
+
+
+def level_label(level: int | None) -> str:
+    """A level in words ('Not applicable' for a cell with no level)."""
+    return "Not applicable" if level is None else LEVELS.get(level, str(level))
+
+
+class Basis(StrEnum):
+    """Who stands behind an assessment."""
+
+    AUTOMATIC = "automatic"
+    REVIEWED = "reviewed"
+    SELF_REPORTED = "self-reported"
+
+
+BASES: Final[tuple[str, ...]] = tuple(b.value for b in Basis)
+#: Precedence on the same date: a reviewer's level outranks the company's claim, which outranks the software's.
+BASIS_RANK: Final[dict[str, int]] = {"automatic": 0, "self-reported": 1, "reviewed": 2}
+BASIS_SYMBOLS: Final[dict[str, str]] = {"automatic": "·", "reviewed": "✓", "self-reported": "✎"}
+BASIS_MEANINGS: Final[dict[str, str]] = {
+    "automatic": "suggested by the software from the company's documents (not reviewed)",
+    "reviewed": "confirmed or set by a reviewer",
+    "self-reported": "claimed by the company and accepted by a reviewer",
+}
+
+#: Self-report submissions.
+SUBMISSION_STATUSES: Final[tuple[str, ...]] = ("submitted", "approved", "rejected", "changes_requested", "withdrawn")
+#: One try at a source.
+FETCH_OUTCOMES: Final[tuple[str, ...]] = ("new_version", "unchanged", "not_modified", "failed")
+#: A refresh run.
+RUN_STATUSES: Final[tuple[str, ...]] = ("running", "finished", "failed", "interrupted")
+#: Alert deliveries.
+DELIVERY_STATUSES: Final[tuple[str, ...]] = ("pending", "sent", "failed")
+
+SourceKind = str
+SOURCE_KINDS: Final[tuple[str, ...]] = (
+    "framework", "companion", "version-history", "policy-page", "transparency-hub", "system-cards", "haip-report",
+)
