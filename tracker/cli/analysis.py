@@ -17,6 +17,7 @@ from tracker.cli.base import (
     eval_task,
     print_json,
 )
+from tracker.core.config import get_settings
 from tracker.core.errors import ValidationError
 from tracker.core.jsonl import iter_jsonl
 
@@ -188,3 +189,22 @@ def _register_eval_levels(tasks: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--save", help="also write the JSON report to this path (e.g. data/metrics/levels.json)")
     p.set_defaults(handler=_eval_levels)
+
+
+def _eval_reviewers(args: argparse.Namespace) -> int:
+    from tracker.evaluation.agreement import format_reader_report, reader_agreement
+
+    first = Path(args.first) if args.first else get_settings().catalog_dir / "reviews"
+    second = Path(args.second) if args.second else first / "second-reading"
+    report = reader_agreement(first, second)
+    return emit_report(args, report, format_reader_report(report))
+
+
+@eval_task
+def _register_eval_reviewers(tasks: argparse._SubParsersAction) -> None:
+    p = tasks.add_parser("reviewers", help="agreement between the first and the independent second reading of levels")
+    p.add_argument("--first", help="folder of first-reading review *.yaml (default data/reviews)")
+    p.add_argument("--second", help="folder of second-reading review *.yaml (default data/reviews/second-reading)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--save", help="also write the JSON report to this path (e.g. data/metrics/reviewers.json)")
+    p.set_defaults(handler=_eval_reviewers)
