@@ -22,13 +22,10 @@ from tracker.read import queries
 from tracker.read.text import escape_markdown
 from tracker.store.vocabulary import BASIS_MEANINGS, BASIS_SYMBOLS, LEVELS
 
-PAGE_OVERVIEW = "app_pages/overview.py"
 PAGE_COMPANY = "app_pages/company.py"
 PAGE_COMMITMENT = "app_pages/commitment.py"
 PAGE_CHANGES = "app_pages/changes.py"
 PAGE_DOCUMENTS = "app_pages/documents.py"
-PAGE_SOURCES = "app_pages/sources.py"
-PAGE_METHODOLOGY = "app_pages/methodology.py"
 
 # ------------------------------------------------------------------------------------------------ data
 

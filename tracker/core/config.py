@@ -94,10 +94,6 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.environment == "production"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def settings_file() -> Path | None:
     """The `.env`-style file named by TRACKER_SETTINGS_FILE, if any (a missing file is an error, not a no-op)."""

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from tracker.core.errors import CatalogError
 from tracker.core.yamlfile import fail_at, load_model
 from tracker.store import models as m
+from tracker.store.vocabulary import SOURCE_KINDS
 
 Confidence = Literal["V", "C", "S", "M"]
 
@@ -150,9 +151,7 @@ class KnownVersion(BaseModel):
 class SourceSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
-    kind: Literal[
-        "framework", "companion", "version-history", "policy-page", "transparency-hub", "system-cards", "haip-report"
-    ]
+    kind: Literal[SOURCE_KINDS]  # type: ignore[valid-type]  (the vocabulary's tuple, unpacked by Literal)
     format: Literal["pdf", "html"]
     adapter: Literal["document", "index"] = "document"
     url: str

@@ -54,16 +54,3 @@ def latest_assessments(session: Session, as_of: date, **filters: Any) -> list[sa
     """
     spans = in_force_query(as_of, **filters).subquery("in_force")
     return list(session.execute(sa.select(*m.Assessment.__table__.c).join(spans, spans.c.id == m.Assessment.id)))
-
-
-def history(session: Session, company_id: str, commitment_id: str) -> list[m.Assessment]:
-    """Every row for one (company, commitment), oldest first, including superseded ones."""
-    return list(
-        session.scalars(
-            sa.select(m.Assessment)
-            .where(m.Assessment.company_id == company_id, m.Assessment.commitment_id == commitment_id)
-            .order_by(m.Assessment.valid_from, m.Assessment.recorded_at, m.Assessment.id)
-        )
-    )
-
-

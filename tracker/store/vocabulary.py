@@ -99,7 +99,6 @@ RUN_STATUSES: Final[tuple[str, ...]] = ("running", "finished", "failed", "interr
 #: Alert deliveries.
 DELIVERY_STATUSES: Final[tuple[str, ...]] = ("pending", "sent", "failed")
 
-SourceKind = str
 SOURCE_KINDS: Final[tuple[str, ...]] = (
     "framework", "companion", "version-history", "policy-page", "transparency-hub", "system-cards", "haip-report",
 )
