@@ -6,8 +6,9 @@
         ctx.get(web.url("/doc.pdf"))
         web.hits("/flaky")  # what the server saw, with server-side timestamps
 
-Replies can delay, reset the connection mid-body, omit Content-Length, redirect, and answer 304 to
-matching If-None-Match / If-Modified-Since. Unrouted paths (robots.txt included) are 404.
+Replies can delay, trickle the body one byte at a time, reset the connection mid-body, omit
+Content-Length, redirect, and answer 304 to matching If-None-Match / If-Modified-Since. Unrouted paths
+(robots.txt included) are 404. `FakeWeb(host, port)` listens on a given port (0: any free one).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Reply:
     etag: str | None = None
     last_modified: str | None = None
     location: str | None = None  # Location header (for 3xx)
+    trickle: float = 0.0  # seconds between body bytes: the body arrives one byte at a time
 
 
 @dataclass
@@ -48,13 +50,13 @@ ReplySource = Reply | Callable[["Hit"], Reply]
 
 
 class FakeWeb:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.routes: dict[str, list[ReplySource]] = {}
         self.counts: dict[str, int] = {}
         self.log: list[Hit] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -149,6 +151,15 @@ class FakeWeb:
                     # SO_LINGER with timeout 0 makes close() send RST: the client sees a reset, not an EOF.
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
+                    return
+                if reply.trickle and body:
+                    try:
+                        for index in range(len(body)):
+                            self.wfile.write(body[index:index + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.trickle)
+                    except OSError:  # the client gave up: that is what trickle tests expect
+                        self.close_connection = True
                     return
                 if body:
                     self.wfile.write(body)
