@@ -13,6 +13,7 @@ pays only for sending its bytes to the worker and its text back; a worker that b
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -57,7 +58,8 @@ def extract_bounded(
 
 
 def shutdown_pool() -> None:
-    """Stop the worker processes (they are daemons and also end with the process)."""
+    """Stop the idle worker processes. (Workers also end by themselves when this process ends: their
+    command pipe closes.)"""
     global _POOL
     with _POOL_LOCK:
         pool, _POOL = _POOL, None
@@ -297,6 +299,7 @@ def _memory_error(url: str, body: bytes, limits: ExtractLimits, started: float, 
 
 _POOL: _Pool | None = None
 _POOL_LOCK = threading.Lock()
+atexit.register(shutdown_pool)
 
 
 def _pool(size: int) -> _Pool:

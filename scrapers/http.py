@@ -358,6 +358,7 @@ class FetchContext:
         max_redirects: int = 10,
         max_retry_after: float = 60.0,
         max_duration: float = 300.0,
+        ca_bundle: str | None = None,
     ) -> None:
         if not user_agent.strip():
             raise ValueError("user_agent must name the project so site owners can identify us")
@@ -387,6 +388,8 @@ class FetchContext:
         retry.on_retry = self._wait_for_key
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": user_agent, "Accept": "*/*"})
+        if ca_bundle:  # a private CA (corporate network, tests) instead of certifi's bundle
+            self._session.verify = ca_bundle
         if not allow_private_addresses:
             # No proxies or .netrc from the environment: a proxy would do its own DNS lookup and connect
             # where we cannot check, and .netrc would attach credentials to hosts we did not choose.

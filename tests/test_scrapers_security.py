@@ -21,7 +21,7 @@ import scrapers.http as http
 from scrapers.adapters import SourceSpec, fetch_source
 from scrapers.capture import REASONS, FetchError
 from scrapers.http import FetchContext, is_public_address, validate_url
-from tests.fakeweb import FakeWeb, Reply
+from tests.fakeweb import FakeWeb, Reply, make_tls_files
 from tests.test_scrapers_fetch import HTML, make_ctx, pdf_bytes
 
 PUBLIC_STAND_IN = "127.0.0.2"  # a local server that the policy is told to treat as public
@@ -366,3 +366,27 @@ def test_partial_bodies_report_the_bytes_that_arrived(web_local):
 def web_local():
     with FakeWeb() as server:
         yield server
+
+
+# ---------------------------------------------------------------------------------------------- TLS with a pinned address
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    return make_tls_files(tmp_path, ["docs.test"])
+
+
+def test_https_to_a_pinned_address_keeps_sni_and_certificate_checks_for_the_name(tls_files, resolver, pretend_public, connects):
+    ca_file, cert_file, key_file = tls_files
+    resolver.names["docs.test"] = PUBLIC_STAND_IN
+    resolver.names["alias.test"] = PUBLIC_STAND_IN
+    with FakeWeb(PUBLIC_STAND_IN, tls=(cert_file, key_file)) as site:
+        site.route("/doc", Reply(body=HTML))
+        with strict_ctx(respect_robots=False, retries=0, ca_bundle=str(ca_file)) as context:
+            result = context.get(f"https://docs.test:{site.port}/doc")
+            assert result.status == 200 and result.body == HTML
+            assert site.server_names == ["docs.test"] and site.hits("/doc")[0].host == f"docs.test:{site.port}"
+            # Same address, a name the certificate does not cover: verification is for the name, not the IP.
+            error = fetch_error(context, f"https://alias.test:{site.port}/doc")
+        assert error.reason == "connection_error" and "certificate" in error.message.lower()
+    assert set(connects) == {PUBLIC_STAND_IN}
