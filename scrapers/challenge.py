@@ -4,9 +4,10 @@ A CDN that decides we are a bot often answers the document URL with a small HTML
 "Attention Required!", a CAPTCHA, "Access Denied"). Stored as a version it would replace the document and
 make every commitment look "removed". Such a page is a failed attempt (`bot_challenge`), never a capture.
 
-Markers are split in two: vendor markers (script and form names only challenge pages carry) count on any
-page; generic phrases ("access denied", "captcha", "verify you are human") count only on a page with
-little text, because a real policy page may mention them in passing.
+Markers come in three strengths: vendor markers (names only challenge pages carry) count on any page;
+strong phrases (an "Access Denied" title, "checking your browser") count on a page with little text,
+because a real policy page may mention them in passing; weak ones (a CAPTCHA widget, "verify you are
+human") count only two together on a small page, because a small landing page may have a CAPTCHA form.
 """
 
 from __future__ import annotations
@@ -28,24 +29,27 @@ VENDOR_MARKERS = [
     (re.compile(rb"<title>\s*DDoS-Guard\s*</title>|ddos-guard\.net/", re.I), "DDoS-Guard check"),
 ]
 
-# Count only on a small page: a long document may use these words.
-GENERIC_MARKERS = [
+# Count only on a small page: a long document may use these words. A strong one is enough there.
+STRONG_MARKERS = [
     (re.compile(rb"<title>[^<]{0,40}\b(?:access denied|access to this page has been denied|request blocked|"
                 rb"forbidden|you have been blocked|security check|bot (?:check|verification))\b", re.I),
      "an access-denied title"),
     (re.compile(rb"checking (?:if the site connection is secure|your browser before accessing)", re.I),
      "a browser check"),
+    (re.compile(rb"enable (?:javascript and cookies|cookies and javascript) to continue", re.I),
+     "an 'enable JavaScript and cookies to continue' notice"),
+    (re.compile(rb"you don't have permission to access .{0,200} on this server|Reference #\d+\.[0-9a-f]+", re.I | re.S),
+     "an Akamai 'Access Denied' page"),
+]
+# Weak: a small landing page may carry one of these (a newsletter form with a CAPTCHA, a vendor script);
+# two together on a small page make a challenge.
+WEAK_MARKERS = [
     (re.compile(rb"verify (?:that )?you are (?:a )?human|are you a robot|not a robot|prove you(?:'re| are) human", re.I),
      "a 'verify you are human' prompt"),
     (re.compile(rb"g-recaptcha|h-captcha|hcaptcha\.com|cf-turnstile|challenges\.cloudflare\.com|class=\"captcha", re.I),
      "a CAPTCHA widget"),
-    (re.compile(rb"enable (?:javascript and cookies|cookies and javascript) to continue", re.I),
-     "a 'enable JavaScript and cookies to continue' notice"),
-    (re.compile(rb"you don't have permission to access .{0,200} on this server|Reference #\d+\.[0-9a-f]+", re.I | re.S),
-     "an Akamai 'Access Denied' page"),
-    # Scripts these vendors also inject into normal pages, so they count only on a near-empty one.
-    (re.compile(rb"AwsWafIntegration|awswaf\.com|aws-waf-token", re.I), "an AWS WAF challenge"),
-    (re.compile(rb"_Incapsula_Resource", re.I), "an Imperva/Incapsula check"),
+    (re.compile(rb"AwsWafIntegration|awswaf\.com|aws-waf-token", re.I), "an AWS WAF script"),
+    (re.compile(rb"_Incapsula_Resource", re.I), "an Imperva/Incapsula script"),
 ]
 
 
@@ -73,10 +77,11 @@ def challenge_reason(body: bytes, headers: dict[str, str], text: str | None = No
         size = visible_chars(body)
     if size > SMALL_PAGE_CHARS:
         return None
-    for pattern, what in GENERIC_MARKERS:
+    for pattern, what in STRONG_MARKERS:
         if pattern.search(head):
             return what
-    return None
+    weak = [what for pattern, what in WEAK_MARKERS if pattern.search(head)]
+    return " and ".join(weak) if len(weak) >= 2 else None
 
 
 TAG = re.compile(rb"<[^>]*>")

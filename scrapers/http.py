@@ -328,6 +328,14 @@ class GuardedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = dict(_POOLS[self.public_only])
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Through an HTTP proxy (only possible with public_only=False: strict contexts ignore the
+        environment's proxies) connections still join the deadline; SOCKS keeps its own pool classes."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = dict(_POOLS[False])
+        return manager
+
     def __setstate__(self, state: dict) -> None:  # requests pickles adapters; keep the pools guarded
         self.public_only = state.get("public_only", False)
         super().__setstate__(state)

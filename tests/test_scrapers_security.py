@@ -390,3 +390,14 @@ def test_https_to_a_pinned_address_keeps_sni_and_certificate_checks_for_the_name
             error = fetch_error(context, f"https://alias.test:{site.port}/doc")
         assert error.reason == "connection_error" and "certificate" in error.message.lower()
     assert set(connects) == {PUBLIC_STAND_IN}
+
+
+def test_a_small_landing_page_with_a_captcha_form_is_not_a_challenge(web_local):
+    landing = (b"<html><head><title>Safety at Acme</title></head><body><main><h1>Safety</h1>"
+               b"<p><a href='/fsp-v2.pdf'>Frontier Safety Policy</a></p><form><div class='g-recaptcha'></div>"
+               b"<button>Subscribe</button></form></main></body></html>")
+    web_local.route("/safety/", Reply(body=landing))
+    web_local.route("/fsp-v2.pdf", Reply(body=pdf_bytes(), content_type="application/pdf"))
+    spec = SourceSpec("x", web_local.url("/safety/"), "pdf", "index", r"\.pdf$", expected_format="pdf")
+    with make_ctx() as context:
+        assert fetch_source(context, spec).format == "pdf"
