@@ -71,13 +71,17 @@ def shutdown_pool() -> None:
 
 
 def _worker_main(conn: _Channel) -> None:
-    """Loop: receive (body, content_type, url, limits), extract under limits, send back the outcome."""
-    import resource
-
+    """Loop: receive (body, content_type, url, limits), extract under limits, send back the outcome.
+    Without the `resource` module (not Unix) only the parent's wall-clock limit applies."""
     from scrapers.extract import extract
 
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU must not write a core file
+    try:
+        import resource
+    except ImportError:
+        resource = None
+    if resource is not None:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU must not write a core file
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     conn.send(("ready", os.getpid()))
     while True:
@@ -88,7 +92,8 @@ def _worker_main(conn: _Channel) -> None:
         if job is None:
             return
         body, content_type, url, limits = job
-        _set_limits(resource, limits)
+        if resource is not None:
+            _set_limits(resource, limits)
         try:
             outcome: tuple[str, Any] = ("ok", extract(body, content_type, url, limits.max_html_elements))
         except FetchError as exc:
@@ -102,7 +107,8 @@ def _worker_main(conn: _Channel) -> None:
             outcome = ("error", FetchError("internal_error", f"{url}: unexpected {type(exc).__name__} while "
                                            f"extracting text: {str(exc)[:300]}", url=url).as_dict())
         body = b""
-        _clear_limits(resource)
+        if resource is not None:
+            _clear_limits(resource)
         conn.send(outcome)
         if outcome[0] == "memory":
             return  # the heap may be fragmented or half-built: start afresh
