@@ -24,8 +24,12 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
+from scrapers.bounded import DEFAULT_LIMITS, ExtractLimits, extract_bounded
 from scrapers.capture import Capture, FetchError
+from scrapers.challenge import challenge_reason
 from scrapers.extract import (
+    MAX_HTML_ELEMENTS,
+    count_html_elements,
     decode_text,
     detect_publication_date,
     detect_version_label,
@@ -35,6 +39,7 @@ from scrapers.extract import (
 from scrapers.http import FetchContext, HttpResult, host_key
 
 ADAPTERS = ("document", "index")
+FORMATS = ("pdf", "html", "text")
 
 
 @dataclass
@@ -47,6 +52,10 @@ class SourceSpec:
     adapter: str = "document"
     link_pattern: str | None = None
     link_text_pattern: str | None = None
+    # When set ("pdf", "html", "text"), a document of another format is a failed attempt
+    # (`format_mismatch`), never a capture: a PDF source answered with an HTML page is not a new version.
+    # None keeps `format` a hint (a mismatch is only a warning), for links of unknown format.
+    expected_format: str | None = None
 
 
 def find_document_link(html: str, page_url: str, spec: SourceSpec) -> str | None:
@@ -72,10 +81,23 @@ def find_document_link(html: str, page_url: str, spec: SourceSpec) -> str | None
 
 
 def fetch_source(
-    ctx: FetchContext, spec: SourceSpec, etag: str | None = None, last_modified: str | None = None
+    ctx: FetchContext,
+    spec: SourceSpec,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    limits: ExtractLimits | None = DEFAULT_LIMITS,
 ) -> Capture:
     """Fetch one source and extract its text. Validators apply to the document, never to a landing page
-    (the landing page is always read in full to find the current link). Raises FetchError."""
+    (the landing page is always read in full to find the current link). Raises FetchError; a bot-check
+    page is `bot_challenge`, a format other than `spec.expected_format` is `format_mismatch`. Text is
+    extracted under `limits` (time and memory, in a worker process); `limits=None` extracts in-process
+    without bounds (only for trusted bytes)."""
+    if spec.expected_format is not None and spec.expected_format not in FORMATS:
+        raise FetchError(
+            "internal_error",
+            f"Source {spec.id} expects format {spec.expected_format!r}; use one of {', '.join(FORMATS)}.",
+            url=spec.url,
+        )
     started = time.monotonic()
     fetched_at = datetime.now(UTC)
     warnings: list[str] = []
@@ -96,6 +118,16 @@ def fetch_source(
             warnings.append(f"index page {spec.url} served a PDF directly; used it as the document")
             result = landing
         else:
+            _refuse_challenge(landing, started)
+            max_elements = limits.max_html_elements if limits is not None else MAX_HTML_ELEMENTS
+            if max_elements is not None and count_html_elements(landing.body) > max_elements:
+                raise FetchError(
+                    "too_complex",
+                    f"{landing.final_url}: the landing page has more than {max_elements:,} HTML elements; it "
+                    "is refused rather than parsed.",
+                    url=landing.final_url, status=landing.status, bytes_received=len(landing.body),
+                    duration_ms=_ms(started),
+                )
             html, _ = decode_text(landing.body, landing.content_type, landing.final_url, is_html=True)
             link = find_document_link(html, landing.final_url, spec)
             if link is None:
@@ -115,7 +147,19 @@ def fetch_source(
             f"Source {spec.id} names unknown adapter {spec.adapter!r}; use one of {', '.join(ADAPTERS)}.",
             url=spec.url,
         )
-    return _capture(spec, result, fetched_at, started, warnings, index_url)
+    return _capture(spec, result, fetched_at, started, warnings, index_url, limits)
+
+
+def _refuse_challenge(result: HttpResult, started: float) -> None:
+    """Raise `bot_challenge` when the body is a bot-check / challenge / access-denied page."""
+    found = challenge_reason(result.body, result.headers)
+    if found:
+        raise FetchError(
+            "bot_challenge",
+            f"{result.final_url} answered with {found} instead of the document (HTTP {result.status}); the site "
+            "is blocking automated access: try again later, ask the site owner, or use `import-file`.",
+            url=result.final_url, status=result.status, bytes_received=len(result.body), duration_ms=_ms(started),
+        )
 
 
 def _capture(
@@ -125,6 +169,7 @@ def _capture(
     started: float,
     warnings: list[str],
     index_url: str | None,
+    limits: ExtractLimits | None = DEFAULT_LIMITS,
 ) -> Capture:
     headers = result.headers
     common = {
@@ -144,8 +189,22 @@ def _capture(
             **common, format=spec.format, body=b"", raw_sha256="", text="", text_sha256="",
             not_modified=True, duration_ms=_ms(started), warnings=warnings,
         )
+    sniffed = sniff_format(result.body, common["content_type"], result.final_url)
+    if sniffed == "html":
+        _refuse_challenge(result, started)
+    if spec.expected_format and sniffed != spec.expected_format:
+        raise FetchError(
+            "format_mismatch",
+            f"{result.final_url} sent {sniffed.upper()} ({common['content_type'] or 'no content type'}) but source "
+            f"{spec.id} is catalogued as {spec.expected_format.upper()}; the attempt is not stored as a version. "
+            "If the publisher really changed the format, update the source's `format`.",
+            url=result.final_url, status=result.status, bytes_received=len(result.body), duration_ms=_ms(started),
+        )
     try:
-        extracted = extract(result.body, common["content_type"], result.final_url)
+        if limits is None:
+            extracted = extract(result.body, common["content_type"], result.final_url)
+        else:
+            extracted = extract_bounded(result.body, common["content_type"], result.final_url, limits)
     except FetchError as exc:
         exc.status = exc.status or result.status
         exc.bytes_received = exc.bytes_received or len(result.body)
@@ -180,6 +239,7 @@ def fetch_many(
     specs: Iterable[SourceSpec],
     validators: dict[str, tuple[str | None, str | None]] | None = None,
     max_workers: int = 8,
+    limits: ExtractLimits | None = DEFAULT_LIMITS,
 ) -> Iterator[tuple[SourceSpec, Capture | FetchError]]:
     """Yield (spec, capture or error) as each source finishes. One worker per host group: hosts run in
     parallel, a host's sources run in order. One source's failure, even a bug, never stops the others."""
@@ -198,7 +258,7 @@ def fetch_many(
                 return
             try:
                 etag, last_modified = validators.get(spec.id) or (None, None)
-                outcome: Capture | FetchError = fetch_source(ctx, spec, etag, last_modified)
+                outcome: Capture | FetchError = fetch_source(ctx, spec, etag, last_modified, limits)
             except FetchError as exc:
                 outcome = exc
             except Exception as exc:  # a bug in one source must not take the batch down

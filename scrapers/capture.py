@@ -117,6 +117,12 @@ REASONS: dict[str, str] = {
     "no_text": "the document contains no extractable text (scanned PDF, script-only page)",
     "index_link_not_found": "the landing page has no link matching the source's patterns",
     "internal_error": "an unexpected error in the scraper (a bug): see the message",
+    "too_complex": "the document is too complex to read safely (too many elements or nested too deeply)",
+    "extraction_timeout": "extracting the text took longer than the time limit (e.g. a PDF decompression bomb)",
+    "extraction_memory": "extracting the text needed more memory than the limit",
+    "extraction_failed": "the extraction worker process ended unexpectedly (crashed or was killed)",
+    "format_mismatch": "the server sent a different format than the source is catalogued with",
+    "bot_challenge": "the server answered with a bot-check / challenge or access-denied page, not the document",
 }
 
 

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 import charset_normalizer
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+from bs4 import (
+    BeautifulSoup,
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    PageElement,
+    ProcessingInstruction,
+    Tag,
+)
 
 from scrapers.capture import FetchError, Section
 
@@ -176,6 +187,7 @@ DROP_TAGS = [
 CHROME_TAGS = ["header", "footer"]  # page chrome when outside main/article; kept inside them
 BOILERPLATE_ATTR = re.compile(r"cookie|consent|banner|newsletter|gdpr|onetrust|subscribe|skip-link", re.I)
 LINE_BREAK = "\u2028"  # stands for <br> until whitespace is folded
+_FLUSH = "\x00flush"  # marker on the walker's stack: flush the buffer when a block element ends
 
 
 def _fold(text: str) -> str:
@@ -212,7 +224,17 @@ class _HtmlWalker:
             self.blocks.append(("p", text))
 
     def walk(self, node: Tag) -> None:
-        for child in node.children:
+        """Depth-first over `node`'s children with an explicit stack, not recursion: a hostile page nested
+        a thousand elements deep must not raise RecursionError."""
+        stack: list[Iterator[PageElement | str]] = [iter(node.children)]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                continue
+            if child is _FLUSH:
+                self.flush()
+                continue
             if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
                 continue
             if isinstance(child, NavigableString):
@@ -229,7 +251,9 @@ class _HtmlWalker:
                     self.headings.append((heading, int(name[1])))
             elif name == "li":
                 self.flush()
-                self._list_item(child)
+                nested = self._list_item(child)
+                if nested:
+                    stack.append(itertools.chain.from_iterable(sub.children for sub in nested))
             elif name == "tr":
                 self.flush()
                 cells = [_fold(cell.get_text(" ")) for cell in child.find_all(["td", "th"], recursive=False)]
@@ -240,12 +264,13 @@ class _HtmlWalker:
                 self.buffer.append(LINE_BREAK)
             elif name in BLOCK_TAGS:
                 self.flush()
-                self.walk(child)
-                self.flush()
+                stack.append(iter((_FLUSH,)))
+                stack.append(iter(child.children))
             else:
-                self.walk(child)
+                stack.append(iter(child.children))
 
-    def _list_item(self, item: Tag) -> None:
+    def _list_item(self, item: Tag) -> list[Tag]:
+        """Add the item's own text as one `- ` block; return its nested lists for the caller to walk next."""
         nested = [child.extract() for child in item.find_all(["ul", "ol"], recursive=False)]
         inner = _HtmlWalker()
         inner.walk(item)
@@ -253,8 +278,7 @@ class _HtmlWalker:
         text = " ".join(_fold(block) for _, block in inner.blocks if not block.startswith("## "))
         if text:
             self.blocks.append(("li", "- " + text))
-        for sub in nested:
-            self.walk(sub)
+        return nested
 
     def text(self) -> str:
         parts: list[str] = []
@@ -553,9 +577,23 @@ class Extracted:
     warnings: list[str] = field(default_factory=list)
 
 
-def extract(body: bytes, content_type: str, url: str) -> Extracted:
+MAX_HTML_ELEMENTS = 200_000  # a long policy page has a few ten thousand; 8 MB of `<p>a</p>` has a million
+TAG_START = re.compile(rb"<[A-Za-z]")
+
+
+def count_html_elements(body: bytes) -> int:
+    """Upper estimate of the number of elements (start tags) in an HTML body, in one cheap byte scan."""
+    return sum(1 for _ in TAG_START.finditer(body))
+
+
+def extract(
+    body: bytes, content_type: str, url: str, max_html_elements: int | None = MAX_HTML_ELEMENTS
+) -> Extracted:
     """Canonical, normalised text of a PDF, HTML page or text file. Raises FetchError with reason
-    `unsupported_content`, `invalid_encoding`, `pdf_encrypted`, `pdf_corrupt` or `no_text`."""
+    `unsupported_content`, `invalid_encoding`, `pdf_encrypted`, `pdf_corrupt`, `no_text` or `too_complex`
+    (an HTML page with more than `max_html_elements` elements: parsing it would take minutes and
+    gigabytes, so it is refused before parsing). Run it through `scrapers.bounded.extract_bounded` for
+    bytes from outside, which also bounds its time and memory."""
     kind = sniff_format(body, content_type, url)
     warnings: list[str] = []
     headings: list[tuple[str, int]] = []
@@ -563,8 +601,24 @@ def extract(body: bytes, content_type: str, url: str) -> Extracted:
     if kind == "pdf":
         raw, page_count, headings, warnings = pdf_to_text(body, url)
     elif kind == "html":
+        if max_html_elements is not None:
+            elements = count_html_elements(body)
+            if elements > max_html_elements:
+                raise FetchError(
+                    "too_complex",
+                    f"{url}: the page has about {elements:,} HTML elements, over the limit of "
+                    f"{max_html_elements:,}; it is refused rather than parsed (real documents have far fewer).",
+                    url=url, bytes_received=len(body),
+                )
         decoded, warnings = decode_text(body, content_type, url, is_html=True)
-        raw, headings = html_to_text(decoded)
+        try:
+            raw, headings = html_to_text(decoded)
+        except RecursionError:
+            raise FetchError(
+                "too_complex",
+                f"{url}: the page's elements are nested too deeply to be read; it is refused.",
+                url=url, bytes_received=len(body),
+            ) from None
     elif kind == "text":
         raw, warnings = decode_text(body, content_type, url, is_html=False)
     else:

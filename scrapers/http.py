@@ -5,17 +5,23 @@ are decided in one place and every failure comes out as a `FetchError` with a st
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import threading
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
 from urllib3.util.retry import Retry
 
 from scrapers.capture import FetchError
@@ -26,6 +32,9 @@ DEFAULT_USER_AGENT = (
 )
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five
+ROBOTS_MAX_BYTES = 512_000
+READ_CHUNK = 65536
 
 
 @dataclass
@@ -46,18 +55,34 @@ class HttpResult:
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry that will not sleep longer than `max_retry_after` for a server's Retry-After:
-    a hostile or misconfigured server must not park a worker for an hour."""
+    """urllib3 Retry that will not sleep longer than `max_retry_after` for a server's Retry-After (a hostile
+    or misconfigured server must not park a worker for an hour) and that, before every retry, waits for
+    the host's next politeness slot (`on_retry`), so retries are spaced like any other request."""
 
     max_retry_after: float = 60.0
+    on_retry: Any = None  # callable(host) -> None, set by FetchContext
+    _retry_host: str | None = None
 
     def new(self, **kwargs: object) -> _CappedRetry:
         retry = super().new(**kwargs)
         retry.max_retry_after = self.max_retry_after  # urllib3 builds a fresh Retry after every attempt
+        retry.on_retry = self.on_retry
+        retry._retry_host = self._retry_host
+        return retry
+
+    def increment(self, *args: Any, **kwargs: Any) -> _CappedRetry:
+        retry = super().increment(*args, **kwargs)
+        pool = kwargs.get("_pool")
+        retry._retry_host = getattr(pool, "host", None) or self._retry_host
         return retry
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+    def sleep(self, response: Any = None) -> None:
+        super().sleep(response)
+        if self.on_retry is not None and self._retry_host:
+            self.on_retry(self._retry_host)
 
 
 def host_key(url: str) -> str:
@@ -65,8 +90,267 @@ def host_key(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+# ---------------------------------------------------------------------------------------------- address policy
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is on the public internet. `is_global` (not `is_private`) so that shared
+    address space (100.64.0.0/10, where some clouds put their metadata service) is refused too; IPv4
+    addresses wrapped in IPv6 (::ffff:a.b.c.d, 6to4, Teredo) are judged by the IPv4 address inside."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None:
+            return is_public_address(str(inner))
+    return ip.is_global and not ip.is_multicast
+
+
+def validate_url(url: str) -> str:
+    """The host of an absolute http(s) URL, read the way the HTTP library (urllib3) will read it; raises
+    FetchError("invalid_url") for anything that two URL parsers could read differently: backslashes,
+    control characters, user info (`user:pass@`), or a host on which urlsplit and urllib3 disagree.
+    (`http://127.0.0.1:80\\@example.com/` is example.com to urlsplit but 127.0.0.1 to urllib3.)"""
+    def refuse(why: str) -> FetchError:
+        return FetchError("invalid_url", f"{url!r} is refused: {why}; give a plain absolute http(s) URL.", url=url)
+
+    if not isinstance(url, str) or not url:
+        raise refuse("it is empty")
+    if "\\" in url:
+        raise refuse("it contains a backslash, which URL parsers read differently")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise refuse("it contains control characters")
+    try:
+        parts = urlsplit(url)
+        parsed = urllib3.util.parse_url(url)
+        split_port = parts.port
+    except (ValueError, urllib3.exceptions.LocationParseError) as exc:
+        raise refuse(f"it cannot be parsed ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchError("invalid_url", f"{url!r} is not an absolute http(s) URL.", url=url)
+    if "@" in parts.netloc or parsed.auth or parts.username is not None:
+        raise refuse("it contains user info (user:password@), which is never sent")
+    library_host = (parsed.host or "").strip("[]").lower()
+    split_host = parts.hostname.lower()
+    if library_host != split_host and library_host != _idna(split_host):
+        raise refuse(f"its host reads as {split_host!r} or {library_host!r} depending on the parser")
+    if (parsed.port or None) != (split_port or None):
+        raise refuse("its port reads differently depending on the parser")
+    return library_host
+
+
+def _idna(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return host
+
+
+class AddressRefused(Exception):
+    """Raised inside a connection when the host resolves to a non-public address: no socket was opened.
+    Deliberately not an OSError, so urllib3 neither retries it nor wraps it."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} resolves to {address}, a non-public address")
+        self.host = host
+        self.address = address
+
+
+class DeadlinePassed(Exception):
+    """Raised inside a connection when the fetch's total deadline has passed (not an OSError: not retried)."""
+
+
+class _Deadline:
+    """The total time budget of one `FetchContext.get`. When it runs out, a timer shuts down every socket
+    the fetch uses, which wakes a read blocked on a server that sends one byte per second (a per-read
+    timeout never fires then) and a connect or TLS handshake that drips."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def passed(self) -> bool:
+        return self.fired or time.monotonic() >= self.at
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if not self.fired:
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shutdown(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._sockets = []
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # The plain-socket method also on SSL sockets: SSLSocket.shutdown would drop its SSL object under
+    # a reader in another thread; this only makes that reader see end-of-file.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_ACTIVE = threading.local()  # the _Deadline of the fetch running on this thread
+
+
+def _current_deadline() -> _Deadline | None:
+    return getattr(_ACTIVE, "deadline", None)
+
+
+class _DeadlineScope:
+    """Makes a fresh _Deadline the running fetch's one on this thread (or joins the outer one)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.outer: _Deadline | None = None
+        self.deadline: _Deadline | None = None
+
+    def __enter__(self) -> _Deadline:
+        self.outer = _current_deadline()
+        if self.outer is not None:  # robots.txt inside a get(): one budget for both
+            return self.outer
+        self.deadline = _Deadline(self.seconds)
+        _ACTIVE.deadline = self.deadline
+        return self.deadline
+
+    def __exit__(self, *exc: object) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            _ACTIVE.deadline = None
+
+
+class _GuardedConnectionMixin:
+    """Connection behaviour shared by HTTP and HTTPS: every socket joins the running fetch's deadline, and
+    with `public_only` the host is resolved once, every address is checked, and the socket is connected
+    to a checked address (so DNS cannot answer differently between the check and the connect). Only the
+    TCP target is pinned: the Host header, TLS SNI and certificate checks still use the name."""
+
+    public_only = False
+    _dns_host: str
+    port: int
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        deadline = _current_deadline()
+        if deadline is not None and deadline.passed():
+            raise DeadlinePassed(f"the fetch deadline passed before connecting to {self.host}")
+        sock = self._connect_public() if self.public_only else super()._new_conn()  # type: ignore[misc]
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+    def _connect_public(self) -> socket.socket:
+        name = self._dns_host
+        try:
+            infos = socket.getaddrinfo(name, self.port, allowed_gai_family(), socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        for address in addresses:
+            if not is_public_address(address):
+                raise AddressRefused(self.host, address)
+        last: Exception | None = None
+        try:
+            for address in addresses:
+                self._dns_host = address  # connect to exactly the checked address; no second lookup
+                try:
+                    return super()._new_conn()  # type: ignore[misc]
+                except (NewConnectionError, ConnectTimeoutError) as exc:
+                    last = exc
+        finally:
+            self._dns_host = name
+        assert last is not None
+        raise last
+
+    def getresponse(self) -> Any:
+        deadline = _current_deadline()
+        if deadline is not None:
+            deadline.watch(getattr(self, "sock", None))  # a kept-alive socket from an earlier fetch
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    public_only = True
+
+
+class _PublicHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    public_only = True
+
+
+def _pool(base: type, connection: type) -> type:
+    return type(f"Guarded{base.__name__}", (base,), {"ConnectionCls": connection})
+
+
+_POOLS = {
+    False: {"http": _pool(HTTPConnectionPool, _GuardedHTTPConnection),
+            "https": _pool(HTTPSConnectionPool, _GuardedHTTPSConnection)},
+    True: {"http": _pool(HTTPConnectionPool, _PublicHTTPConnection),
+           "https": _pool(HTTPSConnectionPool, _PublicHTTPSConnection)},
+}
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose connections join the fetch deadline and, with `public_only=True`, resolve
+    once, refuse non-public addresses (raising `AddressRefused` before any socket is opened) and connect
+    to the checked address. Mount it on any session that sends requests to addresses people typed in."""
+
+    def __init__(self, *args: Any, public_only: bool = False, **kwargs: Any) -> None:
+        self.public_only = public_only
+        super().__init__(*args, **kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS[self.public_only])
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Through an HTTP proxy (only possible with public_only=False: strict contexts ignore the
+        environment's proxies) connections still join the deadline; SOCKS keeps its own pool classes."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = dict(_POOLS[False])
+        return manager
+
+    def __setstate__(self, state: dict) -> None:  # requests pickles adapters; keep the pools guarded
+        self.public_only = state.get("public_only", False)
+        super().__setstate__(state)
+
+    __attrs__: ClassVar[list[str]] = [*HTTPAdapter.__attrs__, "public_only"]
+
+
 class FetchContext:
-    """The single place for HTTP I/O. Thread-safe: one context may serve many worker threads."""
+    """The single place for HTTP I/O. Thread-safe: one context may serve many worker threads.
+
+    With `allow_private_addresses=False` (production) no request, redirect hop or robots.txt request
+    reaches a private, loopback, link-local or otherwise non-public address, checked on the address the
+    socket really connects to. `max_duration` bounds a whole `get` (robots.txt, redirects and retries
+    included), also while a body is being read.
+    """
 
     def __init__(
         self,
@@ -82,6 +366,7 @@ class FetchContext:
         max_redirects: int = 10,
         max_retry_after: float = 60.0,
         max_duration: float = 300.0,
+        ca_bundle: str | None = None,
     ) -> None:
         if not user_agent.strip():
             raise ValueError("user_agent must name the project so site owners can identify us")
@@ -108,9 +393,18 @@ class FetchContext:
             raise_on_status=False,
         )
         retry.max_retry_after = max_retry_after
+        retry.on_retry = self._wait_for_key
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": user_agent, "Accept": "*/*"})
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=32, pool_maxsize=32)
+        if ca_bundle:  # a private CA (corporate network, tests) instead of certifi's bundle
+            self._session.verify = ca_bundle
+        if not allow_private_addresses:
+            # No proxies or .netrc from the environment: a proxy would do its own DNS lookup and connect
+            # where we cannot check, and .netrc would attach credentials to hosts we did not choose.
+            self._session.trust_env = False
+        adapter = GuardedAdapter(
+            max_retries=retry, pool_connections=32, pool_maxsize=32, public_only=not allow_private_addresses
+        )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._lock = threading.Lock()
@@ -124,6 +418,31 @@ class FetchContext:
         """GET `url` following redirects (each hop checked against robots.txt and the address policy).
         Conditional headers make a 304 come back as `status=304` with an empty body."""
         started = time.monotonic()
+        with self._deadline():
+            return self._get(url, etag, last_modified, started)
+
+    def robots_allowed(self, url: str) -> bool:
+        """Whether robots.txt lets our user agent fetch `url` (fetches and caches robots.txt)."""
+        try:
+            with self._deadline():
+                self._check_url(url, time.monotonic())
+                self._check_robots(url, time.monotonic())
+        except FetchError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> FetchContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None, started: float) -> HttpResult:
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -157,40 +476,29 @@ class FetchContext:
                 continue
             return self._finish(url, current, response, seen[:-1], started)
 
-    def robots_allowed(self, url: str) -> bool:
-        """Whether robots.txt lets our user agent fetch `url` (fetches and caches robots.txt)."""
-        try:
-            self._check_robots(url, time.monotonic())
-        except FetchError:
-            return False
-        return True
-
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> FetchContext:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ internals
+    def _deadline(self) -> _DeadlineScope:
+        return _DeadlineScope(self.max_duration)
 
     def _wait_for_host(self, url: str) -> None:
+        self._wait_for_key(host_key(url))
+
+    def _wait_for_key(self, key: str) -> None:
         """Reserve the next free slot for this host and sleep until it: concurrent callers for one host
-        get slots `per_host_interval` apart, callers for other hosts do not wait at all."""
-        key = host_key(url)
+        get slots `per_host_interval` apart, callers for other hosts do not wait at all. Every request
+        takes a slot: first tries, retries, redirect hops and robots.txt."""
+        key = key.lower()
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_slot.get(key, now))
             self._next_slot[key] = slot + self.per_host_interval
+        deadline = _current_deadline()
+        if deadline is not None and slot >= deadline.at:
+            raise DeadlinePassed(f"the next free slot for {key} is after the fetch deadline")
         if slot > now:
             time.sleep(slot - now)
 
     def _check_url(self, url: str, started: float) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("invalid_url", f"{url!r} is not an absolute http(s) URL.", url=url)
+        validate_url(url)
         if self.allow_private_addresses:
             return
         ensure_public_host(url, started)
@@ -218,39 +526,59 @@ class FetchContext:
 
     def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | FetchError | None:
         """RFC 9309: 4xx means no rules (allow all); 5xx or unreachable means assume full disallow.
-        Returns None for allow-all, a parser, or the error to raise for every URL of the origin."""
+        Returns None for allow-all, a parser, or the error to raise for every URL of the origin. Redirects
+        are followed by hand (up to five) and every hop goes through the same URL and address checks and
+        host spacing as any other request; a hop to a non-public address is `private_address`."""
         robots_url = origin + "/robots.txt"
         started = time.monotonic()
-        try:
-            self._wait_for_host(robots_url)
-            response = self._session.get(
-                robots_url, timeout=(self.connect_timeout, self.read_timeout), allow_redirects=True, stream=True
+        current = robots_url
+
+        def unavailable(why: str, status: int | None = None) -> FetchError:
+            return FetchError(
+                "robots_unavailable",
+                f"{robots_url} {why}; per RFC 9309 nothing is fetched from this site until it can be read.",
+                url=robots_url, status=status, duration_ms=_ms(started),
             )
-            body = response.raw.read(512_000, decode_content=True) or b""
+
+        for _hop in range(ROBOTS_MAX_REDIRECTS + 1):
+            try:
+                self._check_url(current, started)
+                response = self._request(current, {}, started)
+            except FetchError as exc:
+                if exc.reason in ("private_address", "invalid_url"):
+                    return FetchError(
+                        exc.reason, f"robots.txt of {origin} leads to {current}: {exc.message}",
+                        url=current, duration_ms=_ms(started),
+                    )
+                return unavailable(f"could not be read ({exc.reason}: {exc.message})", exc.status)
+            status = response.status_code
+            location = response.headers.get("Location")
+            if status in REDIRECT_STATUSES and location:
+                response.close()
+                current = urljoin(current, location)
+                continue
+            break
+        else:
+            return unavailable(f"redirects more than {ROBOTS_MAX_REDIRECTS} times")
+        if 400 <= status < 500:
             response.close()
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            return FetchError(
-                "robots_unavailable",
-                f"Could not read {robots_url} ({type(exc).__name__}); per RFC 9309 nothing is fetched from "
-                "this site until it can be read.",
-                url=robots_url, duration_ms=_ms(started),
-            )
-        if 400 <= response.status_code < 500:
             return None
-        if response.status_code >= 500:
-            return FetchError(
-                "robots_unavailable",
-                f"{robots_url} answered {response.status_code}; per RFC 9309 nothing is fetched from this "
-                "site until robots.txt can be read.",
-                url=robots_url, status=response.status_code, duration_ms=_ms(started),
-            )
+        if status >= 500 or not 200 <= status < 300:
+            response.close()
+            return unavailable(f"answered {status}", status)
+        try:
+            body, _ = self._read_body(response, ROBOTS_MAX_BYTES, truncate=True)
+        except (urllib3.exceptions.HTTPError, OSError, DeadlinePassed) as exc:
+            return unavailable(f"could not be read ({type(exc).__name__})", status)
+        finally:
+            response.close()
         parser = urllib.robotparser.RobotFileParser(robots_url)
         parser.parse(body.decode("utf-8", errors="replace").splitlines())
         return parser
 
     def _request(self, url: str, headers: dict[str, str], started: float) -> requests.Response:
-        self._wait_for_host(url)
         try:
+            self._wait_for_host(url)
             return self._session.get(
                 url,
                 headers=headers,
@@ -258,7 +586,19 @@ class FetchContext:
                 allow_redirects=False,
                 stream=True,
             )
+        except AddressRefused as exc:
+            raise FetchError(
+                "private_address",
+                f"{exc.host} resolves to {exc.address}, a non-public address; only public URLs are fetched "
+                "(no connection was made).",
+                url=url, duration_ms=_ms(started),
+            ) from None
+        except DeadlinePassed as exc:
+            raise self._deadline_error(url, None, 0, started) from exc
         except requests.RequestException as exc:
+            deadline = _current_deadline()
+            if deadline is not None and deadline.passed():
+                raise self._deadline_error(url, None, 0, started) from exc
             if isinstance(exc, requests.exceptions.Timeout) or _is_timeout(exc):
                 raise FetchError(
                     "timeout",
@@ -267,6 +607,44 @@ class FetchContext:
                     url=url, duration_ms=_ms(started),
                 ) from exc
             raise _request_error(url, exc, started) from exc
+
+    def _deadline_error(self, url: str, status: int | None, received: int, started: float) -> FetchError:
+        return FetchError(
+            "timeout",
+            f"{url} was still not done after {self.max_duration:g}s (the total limit for one fetch, robots.txt, "
+            f"redirects and retries included) with {received:,} body bytes received; giving up.",
+            url=url, status=status, bytes_received=received, duration_ms=_ms(started),
+        )
+
+    def _read_body(self, response: requests.Response, limit: int, truncate: bool = False) -> tuple[bytes, int]:
+        """Read the (decoded) body in pieces as they arrive (read1, not fixed 64 KB reads), so the byte
+        count is exact when the connection breaks and the deadline is checked after every piece.
+        Returns (body, bytes received); over `limit` raises _TooLarge unless `truncate`."""
+        raw = response.raw
+        chunks: list[bytes] = []
+        received = 0
+        deadline = _current_deadline()
+        try:
+            while True:
+                if deadline is not None and deadline.passed():
+                    raise _BodyDeadline(received)
+                chunk = raw.read1(READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > limit:
+                    if truncate:
+                        chunks.append(chunk[: len(chunk) - (received - limit)])
+                        return b"".join(chunks), received
+                    raise _TooLarge(received)
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if deadline is not None and deadline.passed():
+                raise _BodyDeadline(received) from exc
+            raise _BodyBroken(received, exc) from exc
+        if deadline is not None and deadline.fired:  # the watchdog's shutdown looks like a clean end-of-body
+            raise _BodyDeadline(received)
+        return b"".join(chunks), received
 
     def _finish(
         self, url: str, final_url: str, response: requests.Response, redirects: list[str], started: float
@@ -288,42 +666,28 @@ class FetchContext:
                 "max_bytes if this document is legitimately that large.",
                 url=final_url, status=status, duration_ms=_ms(started),
             )
-        chunks: list[bytes] = []
-        received = 0
         try:
-            for chunk in response.iter_content(chunk_size=65536):
-                received += len(chunk)
-                if received > self.max_bytes:
-                    raise FetchError(
-                        "too_large",
-                        f"{final_url} sent more than the cap of {self.max_bytes:,} bytes; raise max_bytes if "
-                        "this document is legitimately that large.",
-                        url=final_url, status=status, bytes_received=received, duration_ms=_ms(started),
-                    )
-                if time.monotonic() - started > self.max_duration:
-                    raise FetchError(
-                        "timeout",
-                        f"{final_url} was still sending after {self.max_duration:g}s; giving up.",
-                        url=final_url, status=status, bytes_received=received, duration_ms=_ms(started),
-                    )
-                chunks.append(chunk)
-        except requests.exceptions.ConnectionError as exc:
-            reason = "timeout" if _is_timeout(exc) else "connection_reset"
-            what = "reading the body timed out" if reason == "timeout" else "the connection broke mid-body"
+            body, _ = self._read_body(response, self.max_bytes)
+        except _TooLarge as exc:
+            raise FetchError(
+                "too_large",
+                f"{final_url} sent more than the cap of {self.max_bytes:,} bytes; raise max_bytes if "
+                "this document is legitimately that large.",
+                url=final_url, status=status, bytes_received=exc.received, duration_ms=_ms(started),
+            ) from None
+        except _BodyDeadline as exc:
+            raise self._deadline_error(final_url, status, exc.received, started) from None
+        except _BodyBroken as exc:
+            timed_out = _is_timeout(exc.cause)
+            reason = "timeout" if timed_out else "connection_reset"
+            what = "reading the body timed out" if timed_out else "the connection broke mid-body"
             raise FetchError(
                 reason,
-                f"{final_url}: {what} after {received:,} bytes ({_root_cause(exc)}); try again later.",
-                url=final_url, status=status, bytes_received=received, duration_ms=_ms(started),
-            ) from exc
-        except requests.RequestException as exc:
-            raise FetchError(
-                "connection_reset",
-                f"{final_url}: the body could not be read after {received:,} bytes ({_root_cause(exc)}).",
-                url=final_url, status=status, bytes_received=received, duration_ms=_ms(started),
-            ) from exc
+                f"{final_url}: {what} after {exc.received:,} bytes ({_root_cause(exc.cause)}); try again later.",
+                url=final_url, status=status, bytes_received=exc.received, duration_ms=_ms(started),
+            ) from None
         finally:
             response.close()
-        body = b"".join(chunks)
         if not body and status != 204:
             raise FetchError(
                 "empty_body",
@@ -333,26 +697,43 @@ class FetchContext:
         return HttpResult(url, final_url, status, headers, body, _ms(started), redirects)
 
 
+class _TooLarge(Exception):
+    def __init__(self, received: int) -> None:
+        self.received = received
+
+
+class _BodyDeadline(Exception):
+    def __init__(self, received: int) -> None:
+        self.received = received
+
+
+class _BodyBroken(Exception):
+    def __init__(self, received: int, cause: BaseException) -> None:
+        self.received = received
+        self.cause = cause
+
+
 def ensure_public_host(url: str, started: float | None = None) -> None:
-    """Raise FetchError("private_address") when the URL's host resolves to a non-public address.
+    """Raise FetchError("private_address") when the URL's host resolves to a non-public address, and
+    FetchError("invalid_url") for a URL that parsers read differently (see validate_url).
 
     Shared by the fetcher and by anything else that sends requests to addresses people typed in (alert
-    webhooks), so a deployment cannot be used to reach its own internal network.
+    webhooks), so a deployment cannot be used to reach its own internal network. This is a check before
+    the request; it only holds against DNS rebinding when the request itself goes through a
+    `GuardedAdapter(public_only=True)`, which checks the address it really connects to.
     """
     started = time.monotonic() if started is None else started
+    host = validate_url(url)
     parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
     except OSError as exc:
         raise FetchError(
             "connection_error", f"Cannot resolve {parts.hostname}: {exc}.", url=url, duration_ms=_ms(started)
         ) from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if (
-            address.is_private or address.is_loopback or address.is_link_local
-            or address.is_reserved or address.is_multicast or address.is_unspecified
-        ):
+        address = info[4][0]
+        if not is_public_address(address):
             raise FetchError(
                 "private_address",
                 f"{parts.hostname} resolves to {address}, a non-public address; only public URLs are fetched.",

@@ -6,19 +6,24 @@
         ctx.get(web.url("/doc.pdf"))
         web.hits("/flaky")  # what the server saw, with server-side timestamps
 
-Replies can delay, reset the connection mid-body, omit Content-Length, redirect, and answer 304 to
-matching If-None-Match / If-Modified-Since. Unrouted paths (robots.txt included) are 404.
+Replies can delay, trickle the body one byte at a time, reset the connection mid-body, omit
+Content-Length, redirect, and answer 304 to matching If-None-Match / If-Modified-Since. Unrouted paths
+(robots.txt included) are 404. `FakeWeb(host, port)` listens on a given port (0: any free one).
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Reply:
     etag: str | None = None
     last_modified: str | None = None
     location: str | None = None  # Location header (for 3xx)
+    trickle: float = 0.0  # seconds between body bytes: the body arrives one byte at a time
 
 
 @dataclass
@@ -48,15 +54,24 @@ ReplySource = Reply | Callable[["Hit"], Reply]
 
 
 class FakeWeb:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: tuple[Path, Path] | None = None) -> None:
+        """`tls=(certfile, keyfile)` serves HTTPS; `server_names` then records the SNI of each handshake."""
         self.host = host
         self.routes: dict[str, list[ReplySource]] = {}
         self.counts: dict[str, int] = {}
         self.log: list[Hit] = []
+        self.server_names: list[str | None] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def route(self, path: str, *replies: ReplySource) -> None:
@@ -65,7 +80,7 @@ class FakeWeb:
         self.counts[path] = 0
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def hits(self, path: str) -> list[Hit]:
         with self._lock:
@@ -150,7 +165,63 @@ class FakeWeb:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     return
+                if reply.trickle and body:
+                    try:
+                        for index in range(len(body)):
+                            self.wfile.write(body[index:index + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.trickle)
+                    except OSError:  # the client gave up: that is what trickle tests expect
+                        self.close_connection = True
+                    return
                 if body:
                     self.wfile.write(body)
 
         return Handler
+
+
+def make_tls_files(directory: Path, names: list[str]) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for `names` (DNS names or IP addresses), written as PEM
+    files: (ca_file, cert_file, key_file). Lets tests check SNI and certificate verification locally."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fakeweb test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt_names: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alt_names.append(x509.DNSName(name))
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return ca_file, cert_file, key_file

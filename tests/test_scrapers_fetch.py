@@ -296,14 +296,14 @@ def test_fetch_many_is_sequential_within_a_host_and_parallel_across_hosts():
 def test_fetch_many_reports_failures_and_bugs_without_stopping(web, ctx, monkeypatch):
     web.route("/ok", Reply(body=HTML, etag='"e"'))
     web.route("/boom", Reply(body=HTML))
-    real_extract = adapters.extract
+    real_extract = adapters.extract_bounded
 
-    def fragile_extract(body, content_type, url):
+    def fragile_extract(body, content_type, url, limits):
         if url.endswith("/boom"):
             raise RuntimeError("parser bug")
-        return real_extract(body, content_type, url)
+        return real_extract(body, content_type, url, limits)
 
-    monkeypatch.setattr(adapters, "extract", fragile_extract)
+    monkeypatch.setattr(adapters, "extract_bounded", fragile_extract)
     specs = [
         SourceSpec("ok", web.url("/ok"), "html"),
         SourceSpec("boom", web.url("/boom"), "html"),
