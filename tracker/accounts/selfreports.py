@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from scrapers.bounded import extract_bounded
 from scrapers.capture import Capture, FetchError
-from scrapers.extract import detect_publication_date, detect_version_label, extract, sniff_format
+from scrapers.extract import detect_publication_date, detect_version_label, sniff_format
 from tracker.accounts.audit import record, snapshot
 from tracker.accounts.auth import require_role
 from tracker.core.config import get_settings
@@ -76,7 +77,7 @@ def _check_upload(upload: Upload) -> tuple[str, Capture]:
         raise ValidationError(f"{name} is named as {claimed.upper()} but its content is {kind.upper()}; the file "
                               "was refused")
     try:
-        extracted = extract(upload.body, UPLOAD_KINDS[kind], f"upload:{name}")
+        extracted = extract_bounded(upload.body, UPLOAD_KINDS[kind], f"upload:{name}")
     except FetchError as exc:
         raise ValidationError(f"{name}: {exc.message}") from exc
     published_on, evidence = detect_publication_date(extracted.text)

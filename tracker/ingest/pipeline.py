@@ -18,8 +18,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from scrapers.bounded import extract_bounded
 from scrapers.capture import Capture, FetchError
-from scrapers.extract import detect_publication_date, detect_version_label, extract
+from scrapers.extract import detect_publication_date, detect_version_label
 from tracker.analysis.changes import DetectedChange, detect_changes
 from tracker.analysis.mapping import METHOD_VERSION, available_frameworks, classify_passages, map_document
 from tracker.core.errors import NotFoundError, ValidationError
@@ -264,7 +265,7 @@ def capture_from_file(path: Path, source: m.Source, fetched_at: datetime | None 
         raise ValidationError(f"{path}: the file is empty")
     content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
     try:
-        extracted = extract(body, content_type, path.resolve().as_uri())
+        extracted = extract_bounded(body, content_type, path.resolve().as_uri())
     except FetchError as exc:
         raise ValidationError(f"{path}: {exc.message}") from exc
     published_on, evidence = detect_publication_date(extracted.text)

@@ -160,7 +160,8 @@ def refresh(
         with session_scope(engine) as session:
             interrupted = mark_interrupted_runs(session)
             sources = select_sources(session, company, source)
-            specs = [SourceSpec(s.id, s.url, s.format, s.adapter, s.link_pattern, s.link_text_pattern)
+            specs = [SourceSpec(s.id, s.url, s.format, s.adapter, s.link_pattern, s.link_text_pattern,
+                                expected_format=s.format)
                      for s in sources]
             has_versions = set(session.exec(select(m.DocumentVersion.source_id).distinct()))
             validators = {s.id: (s.etag, s.last_modified) for s in sources if s.id in has_versions}

@@ -230,7 +230,7 @@ def webhook_body(payload: dict) -> bytes:
 
 def send_webhook(url: str, payload: dict, delivery_id: int, settings: Settings) -> str:
     from scrapers.capture import FetchError
-    from scrapers.http import ensure_public_host
+    from scrapers.http import AddressRefused, GuardedAdapter, ensure_public_host
 
     if settings.is_production:
         try:
@@ -246,7 +246,16 @@ def send_webhook(url: str, payload: dict, delivery_id: int, settings: Settings) 
     timeout = settings.alert_timeout_seconds
     try:
         # Redirects are not followed: a redirect could lead to an address the check above would refuse.
-        response = requests.post(url, data=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False)
+        with requests.Session() as session:
+            if settings.is_production:  # resolve once, refuse non-public addresses, connect to the checked one
+                session.trust_env = False
+                guard = GuardedAdapter(public_only=True)
+                session.mount("http://", guard)
+                session.mount("https://", guard)
+            response = session.post(url, data=body, headers=headers, timeout=(timeout, timeout),
+                                    allow_redirects=False)
+    except AddressRefused as exc:
+        raise DeliveryError(f"refused: {exc}") from None
     except requests.RequestException as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
     if not 200 <= response.status_code < 300:
