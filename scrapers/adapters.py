@@ -11,7 +11,6 @@ no host sees more than one request at a time from us (and FetchContext spaces th
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import re
 import threading
@@ -24,16 +23,14 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
-from scrapers.bounded import DEFAULT_LIMITS, ExtractLimits, extract_bounded
+from scrapers.bounded import DEFAULT_LIMITS, ExtractLimits
+from scrapers.build import build_capture
 from scrapers.capture import Capture, FetchError
 from scrapers.challenge import challenge_reason
 from scrapers.extract import (
     MAX_HTML_ELEMENTS,
     count_html_elements,
     decode_text,
-    detect_publication_date,
-    detect_version_label,
-    extract,
     sniff_format,
 )
 from scrapers.http import FetchContext, HttpResult, host_key
@@ -201,37 +198,24 @@ def _capture(
             url=result.final_url, status=result.status, bytes_received=len(result.body), duration_ms=_ms(started),
         )
     try:
-        if limits is None:
-            extracted = extract(result.body, common["content_type"], result.final_url)
-        else:
-            extracted = extract_bounded(result.body, common["content_type"], result.final_url, limits)
+        capture = build_capture(
+            result.body, common["content_type"], result.final_url, source_id=spec.id, requested_url=result.url,
+            fetched_at=fetched_at, status=result.status, headers=headers, etag=common["etag"],
+            last_modified=common["last_modified"], duration_ms=_ms(started), warnings=warnings,
+            index_url=index_url, limits=limits,
+        )
     except FetchError as exc:
         exc.status = exc.status or result.status
         exc.bytes_received = exc.bytes_received or len(result.body)
         exc.duration_ms = _ms(started)
         exc.url = exc.url or result.final_url
         raise
-    if spec.format and extracted.format != spec.format:
-        warnings.append(
-            f"expected {spec.format} but the server sent {extracted.format} "
+    if spec.format and capture.format != spec.format:
+        capture.warnings.append(
+            f"expected {spec.format} but the server sent {capture.format} "
             f"({common['content_type'] or 'no content type'})"
         )
-    published_on, evidence = detect_publication_date(extracted.text)
-    return Capture(
-        **common,
-        format=extracted.format,
-        body=result.body,
-        raw_sha256=hashlib.sha256(result.body).hexdigest(),
-        text=extracted.text,
-        text_sha256=hashlib.sha256(extracted.text.encode("utf-8")).hexdigest(),
-        sections=extracted.sections,
-        page_count=extracted.page_count,
-        version_label=detect_version_label(extracted.text),
-        published_on=published_on,
-        published_on_evidence=evidence,
-        duration_ms=_ms(started),
-        warnings=warnings + extracted.warnings,
-    )
+    return capture
 
 
 def fetch_many(

@@ -9,7 +9,6 @@ from datetime import UTC
 import pytest
 from fpdf import FPDF
 
-import scrapers.adapters as adapters
 from scrapers.adapters import SourceSpec, fetch_many, fetch_source
 from scrapers.capture import FetchError
 from scrapers.http import FetchContext
@@ -296,14 +295,16 @@ def test_fetch_many_is_sequential_within_a_host_and_parallel_across_hosts():
 def test_fetch_many_reports_failures_and_bugs_without_stopping(web, ctx, monkeypatch):
     web.route("/ok", Reply(body=HTML, etag='"e"'))
     web.route("/boom", Reply(body=HTML))
-    real_extract = adapters.extract_bounded
+    from scrapers import build
+
+    real_extract = build.extract_bounded
 
     def fragile_extract(body, content_type, url, limits):
         if url.endswith("/boom"):
             raise RuntimeError("parser bug")
         return real_extract(body, content_type, url, limits)
 
-    monkeypatch.setattr(adapters, "extract_bounded", fragile_extract)
+    monkeypatch.setattr(build, "extract_bounded", fragile_extract)  # the one Capture builder extracts
     specs = [
         SourceSpec("ok", web.url("/ok"), "html"),
         SourceSpec("boom", web.url("/boom"), "html"),

@@ -13,7 +13,6 @@ tracker's automatic levels: claims and checks stay apart.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import PurePath
@@ -22,14 +21,15 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from scrapers.bounded import extract_bounded
+from scrapers.build import build_capture
 from scrapers.capture import Capture, FetchError
-from scrapers.extract import detect_publication_date, detect_version_label, sniff_format
+from scrapers.extract import sniff_format
 from tracker.accounts.audit import record, snapshot
 from tracker.accounts.auth import require_role
 from tracker.core.config import get_settings
 from tracker.core.errors import NotFoundError, PermissionDenied, ValidationError
 from tracker.core.rawstore import RawStore
+from tracker.ingest.attempts import attempt_from
 from tracker.read.asof import latest_assessments
 from tracker.read.queries import SUBMISSION_PAGE, submission_links, submission_path  # noqa: F401  (part of this API)
 from tracker.store import models as m
@@ -77,19 +77,9 @@ def _check_upload(upload: Upload) -> tuple[str, Capture]:
         raise ValidationError(f"{name} is named as {claimed.upper()} but its content is {kind.upper()}; the file "
                               "was refused")
     try:
-        extracted = extract_bounded(upload.body, UPLOAD_KINDS[kind], f"upload:{name}")
+        return name, build_capture(upload.body, UPLOAD_KINDS[kind], f"upload:{name}")
     except FetchError as exc:
         raise ValidationError(f"{name}: {exc.message}") from exc
-    published_on, evidence = detect_publication_date(extracted.text)
-    capture = Capture(
-        source_id="", requested_url=f"upload:{name}", final_url=f"upload:{name}", fetched_at=datetime.now(UTC),
-        status=None, headers={}, content_type=UPLOAD_KINDS[kind], format=extracted.format, body=upload.body,
-        raw_sha256=hashlib.sha256(upload.body).hexdigest(), text=extracted.text,
-        text_sha256=hashlib.sha256(extracted.text.encode()).hexdigest(), sections=extracted.sections,
-        page_count=extracted.page_count, version_label=detect_version_label(extracted.text),
-        published_on=published_on, published_on_evidence=evidence, warnings=extracted.warnings,
-    )
-    return name, capture
 
 
 def _check_urls(urls: list[str]) -> list[str]:
@@ -254,15 +244,12 @@ def fetch_evidence(session: Session, actor: m.User | None, report_id: int, ctx=N
                 capture = fetch_source(ctx, SourceSpec(id=source.id, url=url, format="html"))
                 result = ingest_capture(session, source, capture, origin="submitted", raw_store=raw_store)
                 outcome |= {"outcome": result.outcome, "version_id": result.version.id}
-                session.add(m.FetchAttempt(source_id=source.id, url=url, final_url=capture.final_url,
-                                           http_status=capture.status, bytes_received=len(capture.body),
-                                           content_type=capture.content_type, outcome=result.outcome,
-                                           version_id=result.version.id, duration_ms=capture.duration_ms))
+                attempt = attempt_from(capture, source.id, url=url)
+                attempt.outcome, attempt.version_id = result.outcome, result.version.id
+                session.add(attempt)
             except FetchError as exc:
                 outcome |= {"outcome": "failed", "reason": exc.reason, "message": exc.message}
-                session.add(m.FetchAttempt(source_id=source.id, url=url, http_status=exc.status,
-                                           bytes_received=exc.bytes_received, outcome="failed", reason=exc.reason,
-                                           error=exc.message, duration_ms=exc.duration_ms))
+                session.add(attempt_from(exc, source.id, url=url))
             outcomes.append(outcome)
     finally:
         if own_context:

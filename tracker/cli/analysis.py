@@ -63,10 +63,10 @@ def _document_text(path: Path) -> str:
         except UnicodeDecodeError as exc:
             raise ValidationError(f"{path}: not UTF-8 text; pass a .pdf, .html or UTF-8 .txt file") from exc
     try:
-        from scrapers.bounded import extract_bounded
+        from scrapers.build import build_capture
     except ImportError as exc:
         raise ValidationError(f"{path}: reading {path.suffix} files needs scrapers.extract, which is missing") from exc
-    return extract_bounded(body, content_type, path.resolve().as_uri()).text
+    return build_capture(body, content_type, path.resolve().as_uri()).text
 
 
 def _score_document(args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ transaction, so a run killed half-way leaves either all of it or none of it.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,9 +17,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from scrapers.bounded import extract_bounded
+from scrapers.build import build_capture
 from scrapers.capture import Capture, FetchError
-from scrapers.extract import detect_publication_date, detect_version_label
 from tracker.analysis.changes import DetectedChange, detect_changes
 from tracker.analysis.mapping import METHOD_VERSION, available_frameworks, classify_passages, map_document
 from tracker.core.errors import NotFoundError, ValidationError
@@ -265,18 +263,9 @@ def capture_from_file(path: Path, source: m.Source, fetched_at: datetime | None 
         raise ValidationError(f"{path}: the file is empty")
     content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
     try:
-        extracted = extract_bounded(body, content_type, path.resolve().as_uri())
+        return build_capture(body, content_type, source.url, source_id=source.id, fetched_at=fetched_at)
     except FetchError as exc:
         raise ValidationError(f"{path}: {exc.message}") from exc
-    published_on, evidence = detect_publication_date(extracted.text)
-    return Capture(
-        source_id=source.id, requested_url=source.url, final_url=source.url,
-        fetched_at=fetched_at or datetime.now(UTC), status=None, headers={}, content_type=content_type,
-        format=extracted.format, body=body, raw_sha256=hashlib.sha256(body).hexdigest(), text=extracted.text,
-        text_sha256=hashlib.sha256(extracted.text.encode()).hexdigest(), sections=extracted.sections,
-        page_count=extracted.page_count, version_label=detect_version_label(extracted.text),
-        published_on=published_on, published_on_evidence=evidence, warnings=extracted.warnings,
-    )
 
 
 def import_file(

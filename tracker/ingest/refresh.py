@@ -26,6 +26,7 @@ from tracker.core.db import session_scope
 from tracker.core.errors import NotFoundError
 from tracker.core.locks import LockBusy, refresh_lock
 from tracker.core.rawstore import RawStore
+from tracker.ingest.attempts import attempt_from, internal_failure
 from tracker.ingest.pipeline import ingest_capture
 from tracker.store import models as m
 
@@ -114,17 +115,9 @@ def _record(
         source = session.get(m.Source, source_id)
         assert source is not None
         if isinstance(outcome, FetchError):
-            session.add(m.FetchAttempt(
-                source_id=source_id, run_id=run_id, url=outcome.url or source.url, http_status=outcome.status,
-                bytes_received=outcome.bytes_received, duration_ms=outcome.duration_ms, outcome="failed",
-                reason=outcome.reason, error=outcome.message,
-            ))
+            session.add(attempt_from(outcome, source_id, run_id=run_id, url=source.url))
             return SourceOutcome(source_id, "failed", outcome.reason, outcome.message)
-        attempt = m.FetchAttempt(
-            source_id=source_id, run_id=run_id, started_at=outcome.fetched_at, url=outcome.requested_url,
-            final_url=outcome.final_url, http_status=outcome.status, bytes_received=len(outcome.body),
-            duration_ms=outcome.duration_ms, content_type=outcome.content_type, outcome="not_modified",
-        )
+        attempt = attempt_from(outcome, source_id, run_id=run_id)
         if outcome.not_modified:
             session.add(attempt)
             return SourceOutcome(source_id, "not_modified")
@@ -182,8 +175,7 @@ def refresh(
                 except Exception as exc:  # storing one source failed: report it, keep going
                     result = SourceOutcome(spec.id, "failed", "internal_error", f"{type(exc).__name__}: {exc}")
                     with session_scope(engine) as session:
-                        session.add(m.FetchAttempt(source_id=spec.id, run_id=run_id, url=spec.url,
-                                                   outcome="failed", reason="internal_error", error=result.message))
+                        session.add(internal_failure(spec.id, spec.url, result.message or "", run_id=run_id))
                 summary.outcomes.append(result)
                 if on_result:
                     on_result(result)
