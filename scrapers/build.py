@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from scrapers.bounded import DEFAULT_LIMITS, ExtractLimits, extract_bounded
 from scrapers.capture import Capture
-from scrapers.extract import detect_publication_date, detect_version_label, extract
+from scrapers.dating import detect_publication_date, detect_version_label
+from scrapers.extract import extract
 
 
 def build_capture(

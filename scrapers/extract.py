@@ -9,15 +9,11 @@ publisher wrote, so a page that changes only its cookie banner, clock or copyrig
 from __future__ import annotations
 
 import codecs
-import io
 import itertools
-import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 import charset_normalizer
 from bs4 import (
@@ -32,6 +28,7 @@ from bs4 import (
 )
 
 from scrapers.capture import FetchError, Section
+from scrapers.pdf import pdf_to_text
 
 # ---------------------------------------------------------------------------------------------- sniffing
 
@@ -314,139 +311,6 @@ def html_to_text(html: str) -> tuple[str, list[tuple[str, int]]]:
     return walker.text(), walker.headings
 
 
-# ---------------------------------------------------------------------------------------------- PDF
-
-HEADING_SIZE_RATIO = 1.15  # a line this much larger than the body font is a heading
-MAX_HEADING_CHARS = 160
-
-
-def _pdf_lines(page) -> list[tuple[str, float]]:
-    """(line, font size) for one page. pypdf's visitor sees every text run with its size; the runs
-    concatenate to exactly what extract_text returns, so line sizes are exact."""
-    runs: list[tuple[str, float]] = []
-
-    def visit(text: str, cm, tm, font_dict, font_size) -> None:
-        scale = 1.0
-        for matrix in (cm, tm):
-            if matrix:
-                scale *= math.hypot(matrix[0], matrix[1]) or 1.0
-        runs.append((text, float(font_size or 0) * scale))
-
-    page.extract_text(visitor_text=visit)
-    lines: list[tuple[str, float]] = []
-    current: list[str] = []
-    sizes: list[float] = []
-    for text, size in runs:
-        parts = text.split("\n")
-        for index, part in enumerate(parts):
-            if index:
-                lines.append(("".join(current), min(sizes) if sizes else 0.0))
-                current, sizes = [], []
-            if part:
-                current.append(part)
-                if part.strip():
-                    sizes.append(size)
-    if current:
-        lines.append(("".join(current), min(sizes) if sizes else 0.0))
-    return lines
-
-
-def pdf_to_text(body: bytes, url: str) -> tuple[str, int, list[tuple[str, int]], list[str]]:
-    """Text with `[[page N]]` markers and `## ` headings (lines set in a clearly larger font than the
-    body text), page count, headings with levels (largest size = level 1) and warnings."""
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    warnings: list[str] = []
-    try:
-        reader = PdfReader(io.BytesIO(body))
-        if reader.is_encrypted:
-            try:
-                decrypted = reader.decrypt("")
-            except DependencyError as exc:
-                raise FetchError(
-                    "pdf_encrypted",
-                    f"{url}: the PDF is encrypted with AES and the `cryptography` package is missing ({exc}).",
-                    url=url, bytes_received=len(body),
-                ) from exc
-            if not decrypted:
-                raise FetchError(
-                    "pdf_encrypted",
-                    f"{url}: the PDF needs a password to open; ask the publisher for an open copy or import "
-                    "a decrypted copy with `import-file`.",
-                    url=url, bytes_received=len(body),
-                )
-            warnings.append("PDF is encrypted with an empty user password (permissions only); text extracted")
-        pages = list(reader.pages)
-    except FetchError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise FetchError("pdf_encrypted", f"{url}: the PDF is encrypted ({exc}).", url=url) from exc
-    except Exception as exc:
-        raise FetchError(
-            "pdf_corrupt",
-            f"{url}: the PDF cannot be parsed ({type(exc).__name__}: {exc}); the file is damaged or truncated.",
-            url=url, bytes_received=len(body),
-        ) from exc
-    if not pages:
-        raise FetchError("pdf_corrupt", f"{url}: the PDF has no pages.", url=url, bytes_received=len(body))
-
-    page_lines: list[list[tuple[str, float]]] = []
-    failed = 0
-    for number, page in enumerate(pages, start=1):
-        try:
-            page_lines.append(_pdf_lines(page))
-        except Exception as exc:
-            failed += 1
-            warnings.append(f"page {number} could not be read ({type(exc).__name__})")
-            page_lines.append([])
-    if failed == len(pages):
-        raise FetchError(
-            "pdf_corrupt", f"{url}: none of the {len(pages)} pages could be read.", url=url, bytes_received=len(body)
-        )
-
-    weights: Counter[float] = Counter()
-    for lines in page_lines:
-        for line, size in lines:
-            weights[round(size, 1)] += len(line.strip())
-    body_size = weights.most_common(1)[0][0] if weights else 0.0
-    heading_sizes = sorted(
-        {
-            round(size, 1)
-            for lines in page_lines
-            for line, size in lines
-            if _is_pdf_heading(line, size, body_size)
-        },
-        reverse=True,
-    )
-    out: list[str] = []
-    headings: list[tuple[str, int]] = []
-    for number, lines in enumerate(page_lines, start=1):
-        out.append(f"\n[[page {number}]]\n")
-        previous_heading = False
-        for line, size in lines:
-            if _is_pdf_heading(line, size, body_size):
-                heading = _fold(line)
-                out.append(("" if previous_heading else "\n") + "## " + heading)
-                headings.append((heading, min(6, heading_sizes.index(round(size, 1)) + 1)))
-                previous_heading = True
-            else:
-                out.append(("\n" if previous_heading else "") + line)
-                previous_heading = False
-        out.append("")
-    return "\n".join(out), len(pages), headings, warnings
-
-
-def _is_pdf_heading(line: str, size: float, body_size: float) -> bool:
-    stripped = line.strip()
-    return (
-        body_size > 0
-        and size >= body_size * HEADING_SIZE_RATIO
-        and 0 < len(stripped) <= MAX_HEADING_CHARS
-        and any(ch.isalpha() for ch in stripped)
-    )
-
-
 # ---------------------------------------------------------------------------------------------- sections
 
 PAGE_LINE = re.compile(r"^\[\[page (\d+)\]\]$")
@@ -480,89 +344,6 @@ def sections_from_text(text: str, headings: list[tuple[str, int]] | None = None)
                 section.end = later.start
                 break
     return found
-
-
-# ---------------------------------------------------------------------------------------------- dates, versions
-
-MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-            ("october", "oct"), ("november", "nov"), ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH = r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-_ORD = r"(?:st|nd|rd|th)?"
-DATE_FORMS = [
-    re.compile(rf"(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}}){_ORD},?\s+(?P<year>\d{{4}})", re.I),
-    re.compile(rf"(?P<day>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<month>{_MONTH}),?\s+(?P<year>\d{{4}})", re.I),
-    re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"),
-    re.compile(rf"(?P<month>{_MONTH}),?\s+(?P<year>\d{{4}})", re.I),
-]
-_DATE = (
-    rf"(?:{_MONTH}\s+\d{{1,2}}{_ORD},?\s+\d{{4}}|\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
-    rf"|\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH},?\s+\d{{4}})"
-)
-_VERSION = r"(?:\d+(?:\.\d+)*)"
-# Ordered by how directly the phrase states the document's own date.
-DATE_PHRASES = [
-    (re.compile(rf"\bEffective(?:\s+Date)?(?:\s+(?:on|from|as\s+of))?\s*[:\-–]?\s*{_DATE}", re.I), True),
-    (re.compile(rf"\b(?:Last\s+)?(?:Updated|Revised|Modified)(?:\s+on)?\s*[:\-–]?\s*{_DATE}", re.I), False),
-    (re.compile(rf"\b(?:Published|Publication\s+date|Date\s+of\s+publication|Released|Dated)(?:\s+on)?\s*[:\-–]?\s*{_DATE}", re.I), True),
-    (re.compile(rf"\bVersion\s+{_VERSION}\s*[—–\-:,]\s*{_DATE}", re.I), True),
-    (re.compile(rf"\bV{_VERSION}\s*\(\s*{_DATE}\s*\)", re.I), True),
-    (re.compile(rf"^(?:##\s+)?{_DATE}\s*$", re.I | re.M), True),
-]
-HEAD_CHARS = 6000  # title page and front matter: where documents state their own version and date
-VERSION_PHRASES = [
-    re.compile(r"\bVersion\s+(\d+(?:\.\d+)*)\b", re.I),
-    re.compile(r"(?<![\w.])[vV](\d+(?:\.\d+)+)\b"),
-]
-
-
-def parse_date(text: str) -> date | None:
-    """A date from one of DATE_FORMS (a month without a day means the 1st of that month)."""
-    for form in DATE_FORMS:
-        match = form.search(text)
-        if not match:
-            continue
-        parts = match.groupdict()
-        month_text = parts["month"].rstrip(".").lower()
-        month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text)
-        try:
-            return date(int(parts["year"]), month or 0, int(parts.get("day") or 1))
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def detect_publication_date(text: str) -> tuple[date | None, str | None]:
-    """The date the document states for itself and the phrase it came from, e.g.
-    (2025-03-31, "Effective March 31, 2025"). "Last updated" is searched in the whole text (pages put it at
-    the foot), the other phrases only in the front matter, where they describe the document itself."""
-    head = text[:HEAD_CHARS]
-    for pattern, head_only in DATE_PHRASES:
-        for match in pattern.finditer(head if head_only else text):
-            found = parse_date(match.group(0))
-            if found is not None:
-                return found, _fold(match.group(0).replace("## ", ""))
-    return None, None
-
-
-def detect_version_label(text: str) -> str | None:
-    """The version number the document states on its front matter ("Version 2.1" -> "2.1",
-    "V1.0 (February 2025)" -> "1.0"), or None."""
-    head = text[:HEAD_CHARS]
-    for pattern in VERSION_PHRASES:
-        match = pattern.search(head)
-        if match:
-            return match.group(1)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------- entry point

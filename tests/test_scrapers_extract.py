@@ -12,9 +12,8 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from scrapers.capture import FetchError
+from scrapers.dating import detect_publication_date, detect_version_label
 from scrapers.extract import (
-    detect_publication_date,
-    detect_version_label,
     extract,
     normalise_text,
     sniff_format,

@@ -17,10 +17,11 @@ import types
 
 import pytest
 
-import scrapers.http as http
+import scrapers.netguard as netguard
 from scrapers.adapters import SourceSpec, fetch_source
 from scrapers.capture import REASONS, FetchError
-from scrapers.http import FetchContext, is_public_address, validate_url
+from scrapers.http import FetchContext
+from scrapers.netguard import is_public_address, validate_url
 from tests.fakeweb import FakeWeb, Reply, make_tls_files
 from tests.test_scrapers_fetch import HTML, make_ctx, pdf_bytes
 
@@ -79,7 +80,7 @@ def pretend_public(monkeypatch):
 
     shim = types.SimpleNamespace(**{name: getattr(ipaddress, name) for name in dir(ipaddress) if not name.startswith("_")})
     shim.ip_address = ip_address
-    monkeypatch.setattr(http, "ipaddress", shim)
+    monkeypatch.setattr(netguard, "ipaddress", shim)
 
 
 @pytest.fixture

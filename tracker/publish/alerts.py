@@ -230,7 +230,8 @@ def webhook_body(payload: dict) -> bytes:
 
 def send_webhook(url: str, payload: dict, delivery_id: int, settings: Settings) -> str:
     from scrapers.capture import FetchError
-    from scrapers.http import AddressRefused, GuardedAdapter, ensure_public_host
+    from scrapers.http import ensure_public_host
+    from scrapers.netguard import AddressRefused, GuardedAdapter
 
     if settings.is_production:
         try:
