@@ -70,7 +70,11 @@ class Framework(SQLModel, table=True):
     licence_url: str | None = None
     attribution: str | None = None
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    deadlines: list[dict] = _json([])
+    kind: str = "voluntary"  # voluntary | code-of-practice | law
+    applies_from: date | None = None  # when its duties start to bind; upcoming while after the as-of date
+    applies_to: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))  # who is covered (laws)
+    scopes: list[dict] = _json([])  # parts a company may sign separately: [{"id", "title", "note"}]
+    deadlines: list[dict] = _json([])  # the clocks: [{"id", "kind", "date", "label", ...}], see catalog.DeadlineSpec
     preamble: list[dict] = _json([])
     groups: list[dict] = _json([])
 
@@ -89,6 +93,8 @@ class Commitment(SQLModel, table=True):
     detail_text: str | None = _text()
     detail_text_confirmed: bool = False
     detail_source_url: str | None = None
+    legal_basis: str | None = _text()  # the provision it sits in or implements, e.g. "Arts 55(1), 56(5) AI Act"
+    parts: list[dict] = _json([])  # official sub-items, e.g. the Measures of an EU Code commitment: [{"number", "title"}]
     note: str | None = _text()
 
 
@@ -101,6 +107,7 @@ class CommitmentLink(SQLModel, table=True):
     to_commitment_id: str = Field(foreign_key="commitment.id", index=True)
     relation: str  # same | overlaps | part-of
     note: str = ""
+    reviewed: bool = False  # checked by a reviewer against both texts (not just drafted)
 
 
 class Company(SQLModel, table=True):
@@ -114,13 +121,22 @@ class Company(SQLModel, table=True):
 
 
 class Signature(SQLModel, table=True):
+    """How a company stands to a framework: signed it, declined to, or is bound by it as a law.
+
+    A declined row is kept so it can be shown as such; readers that want signatories filter on `status`.
+    For a law, `signed_on` is the day its duties start to bind the company.
+    """
+
     __table_args__ = (sa.UniqueConstraint("company_id", "framework_id"),)
     id: int | None = Field(default=None, primary_key=True)
     company_id: str = Field(foreign_key="company.id", index=True)
     framework_id: str = Field(foreign_key="framework.id", index=True)
     signed_on: date
-    date_precision: str = "exact"  # exact | on-or-before
+    date_precision: str = "exact"  # exact | on-or-before | intent (the day it announced it would sign)
     date_confidence: str = "C"  # V | C | S | M, as tagged in REFERENCE.md
+    status: str = "signed"  # signed | declined | bound (covered by a law)
+    status_confidence: str | None = None  # V | C | S | M | ours: how sure the status is (None: as the date)
+    scope: str | None = None  # id of one of the framework's scopes (e.g. "safety-and-security"); None: no parts
     label: str | None = None
     source_url: str
     note: str | None = _text()
