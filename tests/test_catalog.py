@@ -269,7 +269,7 @@ def test_crosswalk_maps_every_eu_commitment_and_sb53_element_to_seoul(catalog):
 
 
 def test_rubrics_of_the_new_regimes_cover_their_commitments(catalog):
-    from tracker.mapping import load_rubric
+    from tracker.analysis.mapping import load_rubric
 
     for framework_id in ("eu-cop-ss-2025", "ca-sb53-2025", "ny-raise-2025", "new-delhi-2026"):
         rubric = load_rubric(framework_id)

@@ -212,6 +212,7 @@ class DocumentVersion(SQLModel, table=True):
     mapped_method: str | None = None  # METHOD_VERSION of the mapping that produced its Evidence
     mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence"}} suggested by mapping
     changes_method: str | None = None  # version of the change analysis run against the previous version
+    update_record: dict = _json({})  # what it states about its own update (tracker.analysis.clocks.UpdateRecord); {} = not read
     etag: str | None = None
     last_modified: str | None = None
 

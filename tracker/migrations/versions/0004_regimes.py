@@ -1,11 +1,13 @@
-"""regimes: framework kind, applies_from/applies_to and scopes; signature status, scope; commitment parts
+"""regimes: framework kind, applies_from/applies_to, scopes; signature status, scope; parts; update records
 
 Laws (California SB 53, New York RAISE) and the EU Code of Practice join the voluntary frameworks. A framework
 now says what kind it is, from when it binds and whom, and which parts can be signed on their own (the EU
 Code's chapters). A signature row also records a refusal ("declined", shown as such) or that a law binds the
 company ("bound"), how sure that status is, and the scope signed. Commitments keep their official sub-items
-(the EU Code's Measures) and legal basis; crosswalk links say whether a reviewer checked them. Existing rows get
-the values they had implicitly: voluntary frameworks, signed signatures, unreviewed links.
+(the EU Code's Measures) and legal basis; crosswalk links say whether a reviewer checked them; a document version
+keeps what it states about its own update (changelog, version, date of change, justification), read at ingest so
+the deadline statuses never load document texts. Existing rows get the values they had implicitly: voluntary
+frameworks, signed signatures, unreviewed links, versions not yet read ({}).
 
 Revision ID: 0004
 Revises: 0003
@@ -48,7 +50,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('status_confidence', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
+    with op.batch_alter_table('documentversion', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('update_record', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+
     for table, columns in (('commitment', ['parts']), ('commitmentlink', ['reviewed']),
+                           ('documentversion', ['update_record']),
                            ('framework', ['kind', 'applies_to', 'scopes']), ('signature', ['status'])):
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column in columns:
@@ -56,6 +62,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('documentversion', schema=None) as batch_op:
+        batch_op.drop_column('update_record')
+
     with op.batch_alter_table('signature', schema=None) as batch_op:
         batch_op.drop_column('scope')
         batch_op.drop_column('status_confidence')
