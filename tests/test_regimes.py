@@ -102,27 +102,27 @@ def test_publish_by_generalises_the_paris_deadline():
     assert clock_status(PUBLISH, bound, [early, late], date(2026, 6, 1)).version == early
     assert clock_status(PUBLISH, bound, [late], date(2026, 6, 1)).status == "late"
     assert clock_status(PUBLISH, bound, [], date(2026, 6, 1)).status == "missed"
-    assert clock_status(PUBLISH, bound, [], date(2025, 12, 1)).status == "not yet due"
+    assert clock_status(PUBLISH, bound, [], date(2025, 12, 1)).status == "not due yet"
     assert clock_status(PUBLISH, date(2026, 3, 1), [], date(2026, 6, 1)).status == "signed after"
 
 
 def test_review_every_twelve_months():
     assert add_months(date(2024, 2, 29), 12) == date(2025, 2, 28)
     first = _v(1, date(2025, 9, 22), update=False)
-    assert clock_status(REVIEW, date(2026, 1, 1), [first], date(2026, 6, 1)).status == "not yet due"
+    assert clock_status(REVIEW, date(2026, 1, 1), [first], date(2026, 6, 1)).status == "not due yet"
     missed = clock_status(REVIEW, date(2026, 1, 1), [first], date(2027, 1, 2))
     assert (missed.status, missed.due, missed.version) == ("missed", date(2027, 1, 1), first)
     on_time = clock_status(REVIEW, date(2026, 1, 1), [first, _v(2, date(2026, 11, 1))], date(2027, 1, 2))
     assert (on_time.status, on_time.due) == ("met", date(2027, 11, 1))
     late = clock_status(REVIEW, date(2026, 1, 1), [first, _v(2, date(2027, 2, 1))], date(2027, 3, 1))
     assert late.status == "late" and "1 review(s) late" in late.detail
-    assert clock_status(REVIEW, date(2027, 1, 1), [first], date(2026, 6, 1)).status == "not yet due"
+    assert clock_status(REVIEW, date(2027, 1, 1), [first], date(2026, 6, 1)).status == "not due yet"
 
 
 def test_change_within_thirty_days_with_justification():
     bound, as_of = date(2026, 1, 1), date(2026, 9, 1)
     first = _v(1, date(2025, 9, 22), update=False)
-    assert clock_status(CHANGE, bound, [first, _v(2, date(2026, 3, 5), changes=())], as_of).status == "not yet due"
+    assert clock_status(CHANGE, bound, [first, _v(2, date(2026, 3, 5), changes=())], as_of).status == "not due yet"
     met = clock_status(CHANGE, bound, [first, _v(2, date(2026, 3, 5))], as_of)
     assert (met.status, met.due, met.version.id) == ("met", date(2026, 4, 1), 2)
     missed = clock_status(CHANGE, bound, [first, _v(2, date(2026, 3, 5), text=NO_REASON)], as_of)
@@ -134,7 +134,7 @@ def test_change_within_thirty_days_with_justification():
 def test_update_record_clock():
     bound, as_of = date(2025, 8, 1), date(2026, 9, 1)
     first = _v(1, date(2025, 2, 1), update=False)
-    assert clock_status(RECORD, bound, [first], as_of).status == "not yet due"
+    assert clock_status(RECORD, bound, [first], as_of).status == "not due yet"
     assert clock_status(RECORD, bound, [first, _v(2, date(2026, 3, 2))], as_of).status == "met"
     missed = clock_status(RECORD, bound, [first, _v(2, date(2026, 3, 2), text=NO_LOG)], as_of)
     assert missed.status == "missed" and "no changelog, version, date" in missed.detail
@@ -175,7 +175,7 @@ def test_deadline_rows_for_sb53_rest_on_versions_and_skip_declined(engine):
         assert upcoming(session.get(m.Framework, "ny-raise-2025"), date(2026, 12, 31))
         assert not upcoming(session.get(m.Framework, "ny-raise-2025"), date(2027, 1, 1))
         from_2027 = deadline_statuses(session, "ny-raise-2025", date(2027, 1, 1))
-        assert {r.status for r in from_2027 if r.deadline_id == "raise-annual-review"} == {"not yet due"}
+        assert {r.status for r in from_2027 if r.deadline_id == "raise-annual-review"} == {"not due yet"}
 
 
 def test_paris_statuses_match_the_stocktake(engine):
@@ -192,3 +192,31 @@ def test_paris_statuses_match_the_stocktake(engine):
         assert ours == theirs
         assert ("anthropic", "met") in ours and ("openai", "late") in ours
         assert session.get(m.Framework, "seoul-2024").deadlines[0]["id"] == "paris-2025"
+
+
+def test_declined_companies_are_not_signatories_on_any_screen(engine):
+    from tracker.publish.stocktake import build_stocktake
+    from tracker.read import queries as q
+
+    with Session(engine, expire_on_commit=False) as session:
+        as_of = date(2026, 9, 1)
+        view = q.overview(session, "eu-cop-ss-2025", as_of)
+        assert "meta" not in {c.id for c in view.companies} and view.declined == {"meta": date(2025, 7, 18)}
+        assert view.headline["deadline"]["label"].startswith("Safety and Security Framework in place")
+        sb53 = q.overview(session, "ca-sb53-2025", as_of).headline["deadline"]  # the one-off clock, not the 30 days
+        assert sb53["label"].startswith("Frontier AI framework published") and sb53["due"] == 6
+        assert "meta" not in {c.id for c in q.commitment_view(session, "eu-cop-ss-2025/1", as_of).companies}
+        signatures = {s.framework_id: s for s in q.company_view(session, "meta", as_of).signatures}
+        assert signatures["eu-cop-ss-2025"].status == "declined" and signatures["ca-sb53-2025"].status == "bound"
+        assert q.company_view(session, "xai", as_of).signatures[-1].status in ("signed", "bound")
+        links = q.crosswalk(session, "eu-cop-ss-2025/8")
+        assert [(x.commitment.id, x.relation, x.reviewed) for x in links] == [("seoul-2024/VI", "same", False)]
+
+        stocktake = build_stocktake(session, "ca-sb53-2025", as_of, date(2026, 1, 1))
+        assert {c.company_id for c in stocktake.companies} == {"anthropic", "openai", "xai", "microsoft", "google",
+                                                               "meta"}
+        kinds = {(d.deadline_id, d.kind) for d in stocktake.deadlines}
+        assert ("sb53-annual-review", "review-every") in kinds and ("sb53-material-change-30d", "change-within") in kinds
+        assert len(stocktake.deadlines) == 3 * 6
+        eu = build_stocktake(session, "eu-cop-ss-2025", as_of, date(2025, 8, 1))
+        assert "meta" not in {c.company_id for c in eu.companies} and len(eu.companies) == 9

@@ -6,8 +6,9 @@ after the previous one), change-within (a material change published with a justi
 update-record (every update with a changelog, version number and date). Everything here is pure and light (no
 text parsing, no database): the read layer passes each version's stored update record and change facts.
 
-Statuses: ``met``; ``late`` (done, but after the due date); ``missed`` (due and not done); ``not yet due`` (the
-clock has not started, or nothing has triggered it yet); ``signed after`` (a one-off date that had passed when
+Statuses (`tracker.store.vocabulary.DEADLINE_STATUSES`, the Paris rows' words): ``met``; ``late`` (done, but after
+the due date); ``missed`` (due and not done); ``not due yet`` (the clock has not started, or nothing has
+triggered it yet); ``signed after`` (a one-off date that had passed when
 the company signed or was bound, as for Paris); ``unknown`` (the version the status would rest on has no update
 record, e.g. its text is not stored, so its changelog cannot be read).
 
@@ -25,10 +26,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-STATUSES = ("met", "late", "missed", "not yet due", "signed after", "unknown")
+from tracker.store.vocabulary import DEADLINE_STATUSES, Announcement, Direction
+
+STATUSES = DEADLINE_STATUSES
 RECORD_PARTS = ("changelog", "version", "date", "justification")
-MATERIAL_DIRECTIONS = frozenset({"added", "removed", "weakened", "strengthened"})
-UNANNOUNCED = frozenset({"silent", "no-changelog"})
+MATERIAL_DIRECTIONS = frozenset(d.value for d in Direction if d is not Direction.REWORDED)
+UNANNOUNCED = frozenset({Announcement.SILENT.value, Announcement.NO_CHANGELOG.value})
 
 
 # ----------------------------------------------------------------------------------------- update records
@@ -180,7 +183,7 @@ def clock_status(deadline: Mapping, bound_from: date, versions: Sequence[ClockVe
         return _publish_by(starts, bound_from, ordered, as_of)
     start = max(starts, bound_from)
     if start > as_of:
-        return ClockResult("not yet due", start, None, f"the clock starts on {start.isoformat()}")
+        return ClockResult("not due yet", start, None, f"the clock starts on {start.isoformat()}")
     if kind == "review-every":
         return _review_every(int(deadline["every_months"]), start, ordered, as_of)
     if kind == "change-within":
@@ -199,7 +202,7 @@ def _publish_by(due: date, bound_from: date, versions: list[ClockVersion], as_of
     if versions:
         return ClockResult("late", due, versions[0], f"first framework published {versions[0].published_on}")
     if due > as_of:
-        return ClockResult("not yet due", due, None, "no framework published yet")
+        return ClockResult("not due yet", due, None, "no framework published yet")
     return ClockResult("missed", due, None, f"no framework published by {as_of.isoformat()}")
 
 
@@ -219,14 +222,14 @@ def _review_every(months: int, start: date, versions: list[ClockVersion], as_of:
         since = f"last version {current.label}" if current else "no framework version"
         return ClockResult("missed", due, current, f"{history}{since}; a review was due by {due.isoformat()}")
     if status is None or current is None:
-        return ClockResult("not yet due", due, current, f"first review due by {due.isoformat()}")
+        return ClockResult("not due yet", due, current, f"first review due by {due.isoformat()}")
     return ClockResult(status, due, current, f"{history}latest review {current.label}; next due by {due.isoformat()}")
 
 
 def _change_within(days: int, start: date, versions: list[ClockVersion]) -> ClockResult:
     triggered = [v for v in versions if v.published_on >= start and v.is_update and v.material]
     if not triggered:
-        return ClockResult("not yet due", None, versions[-1] if versions else None,
+        return ClockResult("not due yet", None, versions[-1] if versions else None,
                            f"no material change detected since {start.isoformat()}")
     unjustified = sum(1 for v in triggered if v.record is not None and v.record.justification is None)
     readable = sum(1 for v in triggered if v.record is not None)
@@ -249,7 +252,7 @@ def _change_within(days: int, start: date, versions: list[ClockVersion]) -> Cloc
 def _update_record(required: list[str], start: date, versions: list[ClockVersion]) -> ClockResult:
     updates = [v for v in versions if v.published_on >= start and v.is_update]
     if not updates:
-        return ClockResult("not yet due", None, versions[-1] if versions else None,
+        return ClockResult("not due yet", None, versions[-1] if versions else None,
                            f"no update published since {start.isoformat()}")
     incomplete = sum(1 for v in updates if v.record is not None and v.record.missing(required))
     readable = sum(1 for v in updates if v.record is not None)

@@ -538,6 +538,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "previous_version_id": "The version before this one", "mapped_method": "Mapping method version used",
         "mapped_levels": "JSON {commitment_id: {level, score, confidence}} suggested by the mapping",
         "changes_method": "Change-analysis method version used",
+        "update_record": "JSON: what the version states about its own update {changelog, version, changed_on, "
+                         "changed_on_evidence, justification}; {} if not read",
         "etag": "HTTP ETag", "last_modified": "HTTP Last-Modified",
     },
     "fetchattempt": {

@@ -19,8 +19,9 @@ from sqlmodel import Session
 
 from tracker.analysis.clocks import ChangeFact, ClockVersion, RegimeFlag, UpdateRecord, clock_status
 from tracker.store import models as m
+from tracker.store.vocabulary import BINDING_STATUSES
 
-BINDING = ("signed", "bound")  # a declined signature binds nothing
+BINDING = BINDING_STATUSES  # a declined signature binds nothing
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class DeadlineStatus:
     coverage: str  # signed | bound
     coverage_confidence: str  # V | C | S | M | ours: how sure it is that the company is bound
     scope: str | None
-    status: str  # see tracker.analysis.clocks.STATUSES
+    status: str  # tracker.store.vocabulary.DEADLINE_STATUSES
     due: date | None
     version_id: int | None
     version_label: str
