@@ -219,8 +219,9 @@ def _review_every(months: int, start: date, versions: list[ClockVersion], as_of:
         current, due = version, add_months(version.published_on, months)
     history = f"{late} review(s) late since {start.isoformat()}; " if late else ""
     if as_of > due:
-        since = f"last version {current.label}" if current else "no framework version"
-        return ClockResult("missed", due, current, f"{history}{since}; a review was due by {due.isoformat()}")
+        since = f"no new or re-dated version since {current.label}" if current else "no framework version"
+        return ClockResult("missed", due, current, f"{history}{since}; a review was due by {due.isoformat()} (a "
+                                                   "review that changed nothing and was not published is not seen)")
     if status is None or current is None:
         return ClockResult("not due yet", due, current, f"first review due by {due.isoformat()}")
     return ClockResult(status, due, current, f"{history}latest review {current.label}; next due by {due.isoformat()}")

@@ -121,7 +121,9 @@ def _clock_versions(session: Session, owner: dict[str, str], as_of: date) -> dic
             facts[new_id].append(ChangeFact(direction, announced))
     found: dict[str, list[ClockVersion]] = defaultdict(list)
     for row in rows:
-        label = (f"v{row.version_label} " if row.version_label else "") + f"({row.published_on.isoformat()})"
+        name = row.version_label or ""
+        name = f"v{name}" if name[:1].isdigit() else name  # as VersionInfo.label: "v2.1", but "draft-2025-02-10"
+        label = f"{name} ({row.published_on.isoformat()})" if name else row.published_on.isoformat()
         found[owner[row.source_id]].append(ClockVersion(
             id=row.id, label=label, published_on=row.published_on, is_update=row.previous_version_id is not None,
             record=UpdateRecord.from_json(row.update_record), changes=tuple(facts.get(row.id, ()))))

@@ -116,7 +116,7 @@ DEADLINE_STATUSES: Final[tuple[str, ...]] = ("met", "late", "missed", "not due y
 DEADLINE_STATUS_MEANINGS: Final[dict[str, str]] = {
     "met": "done by the due date",
     "late": "done, but after the due date",
-    "missed": "due and not done as of the date",
+    "missed": "due and not shown in any published document as of the date",
     "not due yet": "the clock has not started, or nothing has triggered it yet",
     "signed after": "the date had passed when the company signed or was bound",
     "unknown": "the version it would rest on has not been read (its text is not stored)",
