@@ -41,7 +41,7 @@ UNANNOUNCED = frozenset({Announcement.SILENT.value, Announcement.NO_CHANGELOG.va
 class UpdateRecord:
     """What a version says about its own update; each part is the quoted evidence, or None when absent."""
 
-    changelog: str | None = None  # the changelog's first lines
+    changelog: str | None = None  # the version's own changelog entry (or the changelog's start), quoted
     version: str | None = None
     changed_on: date | None = None
     changed_on_evidence: str | None = None

@@ -144,5 +144,6 @@ def update_record(text: str, *, version_label: str | None = None, dated_on: date
     changed_on, evidence = dated_on, dated_evidence
     if changed_on is None and entry_date is not None:
         changed_on, evidence = entry_date, " ".join(entry.split())[:120]
-    return UpdateRecord(" ".join(log.split())[:300] if log else None, version, changed_on, evidence,
+    quoted = (entry if entry_date is not None else log) if log else None  # the version's own entry if dated
+    return UpdateRecord(" ".join(quoted.split())[:300] if quoted else None, version, changed_on, evidence,
                         find_justification(text, log))
