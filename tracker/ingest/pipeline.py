@@ -145,12 +145,12 @@ def record_update(version: m.DocumentVersion) -> bool:
 
 def record_updates(session: Session, *, batch: int = 200) -> int:
     """Backfill the update record of every stored text that has none yet (versions ingested before it existed)."""
-    ids = list(session.scalars(sa.select(m.DocumentVersion.id).where(m.DocumentVersion.text.is_not(None))))
+    unread = sa.cast(m.DocumentVersion.update_record, sa.Text) == "{}"  # JSON as text, the same on both backends
+    ids = list(session.scalars(sa.select(m.DocumentVersion.id).where(m.DocumentVersion.text.is_not(None), unread)))
     done = 0
     for i in range(0, len(ids), batch):
         for version in session.scalars(sa.select(m.DocumentVersion).where(m.DocumentVersion.id.in_(ids[i:i + batch]))):
-            if not version.update_record and record_update(version):
-                done += 1
+            done += record_update(version)
         session.flush()
     return done
 
