@@ -51,6 +51,14 @@ def _json(default: Any = None) -> Any:
     return Field(default_factory=factory, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
+def _json_filled(default: list | dict) -> Any:
+    """A JSON column with a server default too: rows inserted without it (SQL by hand, bulk loaders, rows that
+    existed before the column) get the empty value. Used for the columns added after the first schema."""
+    empty = sa.text("'[]'") if isinstance(default, list) else sa.text("'{}'")
+    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: dict(default))
+    return Field(default_factory=factory, sa_column=sa.Column(sa.JSON, nullable=False, server_default=empty))
+
+
 def _text(nullable: bool = True) -> Any:
     return Field(default=None if nullable else "", sa_column=sa.Column(sa.Text, nullable=nullable))
 
@@ -70,10 +78,10 @@ class Framework(SQLModel, table=True):
     licence_url: str | None = None
     attribution: str | None = None
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    kind: str = "voluntary"  # voluntary | code-of-practice | law
+    kind: str = Field(default="voluntary", sa_column_kwargs={"server_default": "voluntary"})  # | code-of-practice | law
     applies_from: date | None = None  # when its duties start to bind; upcoming while after the as-of date
-    applies_to: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))  # who is covered (laws)
-    scopes: list[dict] = _json([])  # parts a company may sign separately: [{"id", "title", "note"}]
+    applies_to: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))  # who
+    scopes: list[dict] = _json_filled([])  # parts a company may sign separately: [{"id", "title", "note"}]
     deadlines: list[dict] = _json([])  # the clocks: [{"id", "kind", "date", "label", ...}], see catalog.DeadlineSpec
     preamble: list[dict] = _json([])
     groups: list[dict] = _json([])
@@ -94,7 +102,7 @@ class Commitment(SQLModel, table=True):
     detail_text_confirmed: bool = False
     detail_source_url: str | None = None
     legal_basis: str | None = _text()  # the provision it sits in or implements, e.g. "Arts 55(1), 56(5) AI Act"
-    parts: list[dict] = _json([])  # official sub-items, e.g. the Measures of an EU Code commitment: [{"number", "title"}]
+    parts: list[dict] = _json_filled([])  # official sub-items, e.g. the Measures of an EU Code commitment: [{"number", "title"}]
     note: str | None = _text()
 
 
@@ -107,7 +115,7 @@ class CommitmentLink(SQLModel, table=True):
     to_commitment_id: str = Field(foreign_key="commitment.id", index=True)
     relation: str  # same | overlaps | part-of
     note: str = ""
-    reviewed: bool = False  # checked by a reviewer against both texts (not just drafted)
+    reviewed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})  # checked by a reviewer
 
 
 class Company(SQLModel, table=True):
@@ -134,7 +142,7 @@ class Signature(SQLModel, table=True):
     signed_on: date
     date_precision: str = "exact"  # exact | on-or-before | intent (the day it announced it would sign)
     date_confidence: str = "C"  # V | C | S | M, as tagged in REFERENCE.md
-    status: str = "signed"  # signed | declined | bound (covered by a law)
+    status: str = Field(default="signed", sa_column_kwargs={"server_default": "signed"})  # | declined | bound (law)
     status_confidence: str | None = None  # V | C | S | M | ours: how sure the status is (None: as the date)
     scope: str | None = None  # id of one of the framework's scopes (e.g. "safety-and-security"); None: no parts
     label: str | None = None
@@ -212,7 +220,7 @@ class DocumentVersion(SQLModel, table=True):
     mapped_method: str | None = None  # METHOD_VERSION of the mapping that produced its Evidence
     mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence"}} suggested by mapping
     changes_method: str | None = None  # version of the change analysis run against the previous version
-    update_record: dict = _json({})  # what it states about its own update (tracker.analysis.clocks.UpdateRecord); {} = not read
+    update_record: dict = _json_filled({})  # its own account of the update (analysis.clocks.UpdateRecord); {} unread
     etag: str | None = None
     last_modified: str | None = None
 

@@ -25,60 +25,34 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 EMPTY_LIST = sa.text("'[]'")
+EMPTY_DICT = sa.text("'{}'")
 
 
 def upgrade() -> None:
-    # Server defaults fill the rows that exist; they are dropped afterwards so the columns match the models,
-    # which set every value themselves.
-    with op.batch_alter_table('commitment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('legal_basis', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('parts', sa.JSON(), nullable=False, server_default=EMPTY_LIST))
-
-    with op.batch_alter_table('commitmentlink', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reviewed', sa.Boolean(), nullable=False, server_default=sa.false()))
-
-    with op.batch_alter_table('framework', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False,
-                                      server_default='voluntary'))
-        batch_op.add_column(sa.Column('applies_from', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('applies_to', sa.Text(), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('scopes', sa.JSON(), nullable=False, server_default=EMPTY_LIST))
-
-    with op.batch_alter_table('signature', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False,
-                                      server_default='signed'))
-        batch_op.add_column(sa.Column('status_confidence', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-
-    with op.batch_alter_table('documentversion', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('update_record', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
-
-    for table, columns in (('commitment', ['parts']), ('commitmentlink', ['reviewed']),
-                           ('documentversion', ['update_record']),
-                           ('framework', ['kind', 'applies_to', 'scopes']), ('signature', ['status'])):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in columns:
-                batch_op.alter_column(column, server_default=None)
+    # Plain ADD COLUMN (no batch copy): on SQLite a copy would drop the full-text triggers of 0002 on documentversion
+    # and trip the foreign keys that point at commitment. The server defaults fill the rows that exist and stay, as
+    # in the models, so rows inserted without these columns get the same values.
+    op.add_column('commitment', sa.Column('legal_basis', sa.Text(), nullable=True))
+    op.add_column('commitment', sa.Column('parts', sa.JSON(), nullable=False, server_default=EMPTY_LIST))
+    op.add_column('commitmentlink', sa.Column('reviewed', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('documentversion', sa.Column('update_record', sa.JSON(), nullable=False,
+                                               server_default=EMPTY_DICT))
+    op.add_column('framework', sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False,
+                                         server_default='voluntary'))
+    op.add_column('framework', sa.Column('applies_from', sa.Date(), nullable=True))
+    op.add_column('framework', sa.Column('applies_to', sa.Text(), nullable=False, server_default=''))
+    op.add_column('framework', sa.Column('scopes', sa.JSON(), nullable=False, server_default=EMPTY_LIST))
+    op.add_column('signature', sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False,
+                                         server_default='signed'))
+    op.add_column('signature', sa.Column('status_confidence', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.add_column('signature', sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('documentversion', schema=None) as batch_op:
-        batch_op.drop_column('update_record')
-
-    with op.batch_alter_table('signature', schema=None) as batch_op:
-        batch_op.drop_column('scope')
-        batch_op.drop_column('status_confidence')
-        batch_op.drop_column('status')
-
-    with op.batch_alter_table('framework', schema=None) as batch_op:
-        batch_op.drop_column('scopes')
-        batch_op.drop_column('applies_to')
-        batch_op.drop_column('applies_from')
-        batch_op.drop_column('kind')
-
-    with op.batch_alter_table('commitmentlink', schema=None) as batch_op:
-        batch_op.drop_column('reviewed')
-
-    with op.batch_alter_table('commitment', schema=None) as batch_op:
-        batch_op.drop_column('parts')
-        batch_op.drop_column('legal_basis')
+    # Plain DROP COLUMN (SQLite 3.35 and later), for the same reason as above.
+    for table, columns in (('documentversion', ['update_record']),
+                           ('signature', ['scope', 'status_confidence', 'status']),
+                           ('framework', ['scopes', 'applies_to', 'applies_from', 'kind']),
+                           ('commitmentlink', ['reviewed']), ('commitment', ['parts', 'legal_basis'])):
+        for column in columns:
+            op.drop_column(table, column)
