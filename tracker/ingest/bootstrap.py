@@ -27,6 +27,10 @@ def initialize(engine: Engine | None = None, data_dir: Path | None = None) -> di
         counts.update(load_seed(session, data_dir / "seed"))
         if repair_spans(session.connection()):
             counts["assessment spans rebuilt"] = 1
+        from tracker.ingest.pipeline import record_updates  # here: the app imports this module on start
+
+        if read := record_updates(session):  # versions stored before update records existed (revision 0004)
+            counts["update records read"] = read
     return counts
 
 

@@ -21,6 +21,9 @@ from tracker.store import models as m
 from tracker.store.vocabulary import SOURCE_KINDS
 
 Confidence = Literal["V", "C", "S", "M"]
+StatusConfidence = Literal["V", "C", "S", "M", "ours"]  # "ours": our own analysis, not a sourced fact
+DeadlineKind = Literal["publish-by", "review-every", "change-within", "update-record"]
+RecordField = Literal["changelog", "version", "date", "justification"]
 
 
 class _Strict(BaseModel):
@@ -48,10 +51,46 @@ class GroupSpec(_Strict):
 
 
 class DeadlineSpec(_Strict):
-    id: str
+    """A clock a framework sets: one-off like Paris, or one that runs again with every review or change.
+
+    kind: publish-by (a framework published on or before `date`); review-every (a new or re-dated version at
+    most `every_months` after the previous one, counting from `date`); change-within (a material change
+    published, with what `requires` lists, within `within_days`); update-record (every update from `date` on
+    carries what `requires` lists). For the recurring kinds `date` is the day the clock starts to run.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    kind: DeadlineKind = "publish-by"
     date: date
     label: str
+    every_months: int | None = Field(default=None, ge=1, le=120)
+    within_days: int | None = Field(default=None, ge=1, le=3650)
+    requires: list[RecordField] = []
+    text: str | None = None  # the official sentence that sets the clock, verbatim
+    text_confirmed: bool = True
+    confidence: Confidence | None = None
     source_url: str | None = None
+    note: str | None = None
+
+
+class ScopeSpec(_Strict):
+    """A part of a framework that can be signed on its own (the EU Code's chapters)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    note: str | None = None
+
+
+class PartSpec(_Strict):
+    """An official sub-item of a commitment, e.g. Measure 1.1 of EU Code Commitment 1."""
+
+    number: str
+    title: str
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
 
 
 class CommitmentSpec(_Strict):
@@ -65,6 +104,8 @@ class CommitmentSpec(_Strict):
     detail_text: str | None = None
     detail_text_confirmed: bool = False
     detail_source_url: str | None = None
+    legal_basis: str | None = None
+    parts: list[PartSpec] = []
     note: str | None = None
 
     _check_url = field_validator("source_url")(lambda cls, v: _url(v))
@@ -87,6 +128,10 @@ class FrameworkFile(_Strict):
     licence_url: str | None = None
     attribution: str | None = None
     description: str = ""
+    kind: Literal["voluntary", "code-of-practice", "law"] = "voluntary"
+    applies_from: date | None = None
+    applies_to: str = ""
+    scopes: list[ScopeSpec] = []
     deadlines: list[DeadlineSpec] = []
     preamble: list[TextBlock] = []
     groups: list[GroupSpec] = []
@@ -96,10 +141,15 @@ class FrameworkFile(_Strict):
 
 
 class SignatureSpec(_Strict):
+    """Signed, declined, or (for a law) bound from `date`; `scope` names one of the framework's scopes."""
+
     framework: str
     date: date
-    date_precision: Literal["exact", "on-or-before"] = "exact"
+    date_precision: Literal["exact", "on-or-before", "intent"] = "exact"
     date_confidence: Confidence = "C"
+    status: Literal["signed", "declined", "bound"] = "signed"
+    status_confidence: StatusConfidence | None = None
+    scope: str | None = None
     label: str | None = None
     source_url: str
     note: str | None = None
@@ -128,6 +178,7 @@ class LinkSpec(_Strict):
     to: str
     relation: Literal["same", "overlaps", "part-of"]
     note: str = ""
+    reviewed: bool = False
 
 
 class CrosswalkFile(_Strict):
@@ -216,8 +267,10 @@ def load_catalog(data_dir: Path) -> Catalog:
             seen.add(commitment.number)
             if commitment.group and commitment.group not in group_ids:
                 raise fail_at(path, lines, ("commitments", i, "group"), f"unknown group '{commitment.group}'")
+        _check_deadlines(path, lines, framework)
         catalog.frameworks.append(framework)
-    framework_ids = {f.id for f in catalog.frameworks}
+    frameworks = {f.id: f for f in catalog.frameworks}
+    framework_ids = set(frameworks)
     commitment_ids = set(catalog.commitment_ids())
 
     companies_path = data_dir / "companies.yaml"
@@ -235,6 +288,10 @@ def load_catalog(data_dir: Path) -> Catalog:
             if signature.framework in signed:
                 raise fail_at(companies_path, lines, loc, f"second signature of '{signature.framework}'")
             signed.add(signature.framework)
+            problem = _signature_problem(frameworks[signature.framework], signature)
+            if problem:
+                key, message = problem
+                raise fail_at(companies_path, lines, ("companies", i, "signatures", j, key), message)
     catalog.companies = companies.companies
 
     crosswalk_path = data_dir / "crosswalk.yaml"
@@ -244,6 +301,9 @@ def load_catalog(data_dir: Path) -> Catalog:
             for key, value in (("from", link.from_), ("to", link.to)):
                 if value not in commitment_ids:
                     raise fail_at(crosswalk_path, lines, ("links", i, key), f"unknown commitment '{value}'")
+            if link.from_.split("/")[0] == link.to.split("/")[0]:
+                raise fail_at(crosswalk_path, lines, ("links", i, "to"),
+                              "a crosswalk link joins commitments of two different frameworks")
         catalog.links = crosswalk.links
 
     source_ids: set[str] = set()
@@ -269,6 +329,49 @@ def load_catalog(data_dir: Path) -> Catalog:
     return catalog
 
 
+def _check_deadlines(path: Path, lines: dict, framework: FrameworkFile) -> None:
+    """Each kind of clock needs its own fields, and only those; ids are unique within the framework."""
+    seen: set[str] = set()
+    for i, d in enumerate(framework.deadlines):
+        loc = ("deadlines", i)
+        if d.id in seen:
+            raise fail_at(path, lines, (*loc, "id"), f"duplicate deadline id '{d.id}'")
+        seen.add(d.id)
+        needs = {"review-every": "every_months", "change-within": "within_days"}.get(d.kind)
+        if needs and getattr(d, needs) is None:
+            raise fail_at(path, lines, (*loc, "kind"), f"a '{d.kind}' deadline needs '{needs}'")
+        for extra in ("every_months", "within_days"):
+            if extra != needs and getattr(d, extra) is not None:
+                raise fail_at(path, lines, (*loc, extra), f"'{extra}' does not apply to a '{d.kind}' deadline")
+        if d.kind == "update-record" and not d.requires:
+            raise fail_at(path, lines, (*loc, "kind"), "an 'update-record' deadline needs 'requires'")
+        if d.kind in ("publish-by", "review-every") and d.requires:
+            raise fail_at(path, lines, (*loc, "requires"), f"'requires' does not apply to a '{d.kind}' deadline")
+        if d.source_url is not None:
+            try:
+                _url(d.source_url)
+            except ValueError as exc:
+                raise fail_at(path, lines, (*loc, "source_url"), str(exc).splitlines()[0]) from None
+
+
+def _signature_problem(framework: FrameworkFile, signature: SignatureSpec) -> tuple[str, str] | None:
+    """(field, message) when a signature does not fit its framework: a law binds, a voluntary text is signed."""
+    if framework.kind == "law" and signature.status != "bound":
+        return "status", f"'{framework.id}' is a law: companies are 'bound' by it, not '{signature.status}'"
+    if framework.kind != "law" and signature.status == "bound":
+        return "status", f"'{framework.id}' is not a law: 'bound' is only for laws (use 'signed' or 'declined')"
+    scopes = {s.id for s in framework.scopes}
+    if signature.status == "declined":
+        if signature.scope is not None:
+            return "scope", "a declined signature has no scope"
+    elif scopes and signature.scope is None:
+        return "scope", f"'{framework.id}' is signed in parts: give scope, one of {sorted(scopes)}"
+    if signature.scope is not None and signature.scope not in scopes:
+        known = sorted(scopes) or "none"
+        return "scope", f"unknown scope '{signature.scope}' of '{framework.id}' (known: {known})"
+    return None
+
+
 def _upsert(session: Session, model: type, key: object, values: dict) -> bool:
     """Insert or update one row by primary key; returns True when anything changed."""
     row = session.get(model, key)
@@ -292,8 +395,10 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
             "announced": framework.announced, "publisher": framework.publisher,
             "source_url": framework.source_url, "edition": framework.edition, "licence": framework.licence,
             "licence_url": framework.licence_url, "attribution": framework.attribution,
-            "description": framework.description,
-            "deadlines": [d.model_dump(mode="json") for d in framework.deadlines],
+            "description": framework.description, "kind": framework.kind,
+            "applies_from": framework.applies_from, "applies_to": framework.applies_to,
+            "scopes": [s.model_dump(mode="json", exclude_none=True) for s in framework.scopes],
+            "deadlines": [d.model_dump(mode="json", exclude_none=True) for d in framework.deadlines],
             "preamble": [p.model_dump(mode="json") for p in framework.preamble],
             "groups": [g.model_dump(mode="json") for g in framework.groups],
         })
@@ -306,7 +411,7 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
                 "group_id": c.group, "title": c.title, "title_official": c.title_official, "text": c.text,
                 "text_confirmed": c.text_confirmed, "source_url": c.source_url, "detail_text": c.detail_text,
                 "detail_text_confirmed": c.detail_text_confirmed, "detail_source_url": c.detail_source_url,
-                "note": c.note,
+                "legal_basis": c.legal_basis, "parts": [p.model_dump(mode="json") for p in c.parts], "note": c.note,
             })
     for company in catalog.companies:
         counts["companies"] += _upsert(session, m.Company, company.id, {
@@ -321,7 +426,8 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
             values = {
                 "company_id": company.id, "framework_id": spec.framework, "signed_on": spec.date,
                 "date_precision": spec.date_precision, "date_confidence": spec.date_confidence,
-                "label": spec.label, "source_url": spec.source_url, "note": spec.note,
+                "label": spec.label, "source_url": spec.source_url, "note": spec.note, "status": spec.status,
+                "status_confidence": spec.status_confidence, "scope": spec.scope,
             }
             row = signatures.get((company.id, spec.framework))
             if row is None:
@@ -337,10 +443,10 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
         row = links.get((link.from_, link.to))
         if row is None:
             session.add(m.CommitmentLink(from_commitment_id=link.from_, to_commitment_id=link.to,
-                                         relation=link.relation, note=link.note))
+                                         relation=link.relation, note=link.note, reviewed=link.reviewed))
             counts["links"] += 1
-        elif (row.relation, row.note) != (link.relation, link.note):
-            row.relation, row.note = link.relation, link.note
+        elif (row.relation, row.note, row.reviewed) != (link.relation, link.note, link.reviewed):
+            row.relation, row.note, row.reviewed = link.relation, link.note, link.reviewed
             counts["links"] += 1
 
     for company_id, s in catalog.sources:

@@ -21,6 +21,7 @@ from scrapers.build import build_capture
 from scrapers.capture import Capture, FetchError
 from tracker.analysis.changes import DetectedChange, detect_changes
 from tracker.analysis.mapping import METHOD_VERSION, available_frameworks, classify_passages, map_document
+from tracker.analysis.regimes import update_record
 from tracker.core.errors import NotFoundError, ValidationError
 from tracker.core.rawstore import RawStore
 from tracker.store import models as m
@@ -117,6 +118,7 @@ def ingest_capture(
         version.silent_reupload = True
         result.notes.append(f"text changed but the stated version '{version.version_label}' did not")
     map_version(session, version, source)
+    record_update(version)
     if previous is not None:
         result.changes += compare_versions(session, previous, version, source)
     if following is not None:  # a backfilled version sits between two others: re-compare the later pair
@@ -126,6 +128,30 @@ def ingest_capture(
         result.changes += compare_versions(session, version, following, following_source)
     result.assessments = derive_assessments(session, source.company_id)
     return result
+
+
+def record_update(version: m.DocumentVersion) -> bool:
+    """Store what the version states about its own update (changelog, version, date of change, justification),
+    which the regimes' clocks read without loading texts; False when there is no text to read."""
+    if version.text is None:
+        return False
+    evidence = version.published_on_evidence
+    version.update_record = update_record(
+        version.text, version_label=version.version_label, dated_on=version.published_on if evidence else None,
+        dated_evidence=evidence).to_json()
+    return True
+
+
+def record_updates(session: Session, *, batch: int = 200) -> int:
+    """Backfill the update record of every stored text that has none yet (versions ingested before it existed)."""
+    unread = sa.cast(m.DocumentVersion.update_record, sa.Text) == "{}"  # JSON as text, the same on both backends
+    ids = list(session.scalars(sa.select(m.DocumentVersion.id).where(m.DocumentVersion.text.is_not(None), unread)))
+    done = 0
+    for i in range(0, len(ids), batch):
+        for version in session.scalars(sa.select(m.DocumentVersion).where(m.DocumentVersion.id.in_(ids[i:i + batch]))):
+            done += record_update(version)
+        session.flush()
+    return done
 
 
 def _frameworks_for(source: m.Source) -> list[str]:

@@ -101,6 +101,7 @@ def load_seed(session: Session, seed_dir: Path) -> dict[str, int]:
             format=row.get("format"), sections=row.get("sections") or [],
             previous_version_id=previous.id if previous else None,
             mapped_method=row.get("mapped_method"), changes_method=row.get("changes_method"),
+            update_record=row.get("update_record") or {},
         )
         session.add(version)
         session.flush()

@@ -124,7 +124,8 @@ def add_missing_frameworks(session: Session, framework_id: str, as_of: date) -> 
     """Level 0 with the reason for every signatory with no framework yet, from the day it signed."""
     added = 0
     commitments = list(session.exec(select(m.Commitment.id).where(m.Commitment.framework_id == framework_id)))
-    signatures = session.exec(select(m.Signature).where(m.Signature.framework_id == framework_id)).all()
+    signatures = session.exec(select(m.Signature).where(m.Signature.framework_id == framework_id,
+                                                        m.Signature.status != "declined")).all()
     for signature in signatures:
         sources = session.exec(select(m.Source).where(m.Source.company_id == signature.company_id,
                                                       m.Source.kind == "framework")).all()
@@ -166,6 +167,7 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
             "sections": [{"heading": s["heading"], "start": s["start"], "page": s.get("page")} for s in v.sections
                          if s.get("level", 1) <= 2][:80],
             "mapped_method": v.mapped_method, "changes_method": v.changes_method,
+            **({"update_record": v.update_record} if v.update_record else {}),  # read by the regimes' clocks
         })
     kept: dict[tuple[int, str, str | None], int] = {}
     evidence = sorted(session.exec(select(m.Evidence)), key=lambda e: (e.version_id, e.commitment_id,

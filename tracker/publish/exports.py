@@ -478,8 +478,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "short_name": "Short display name", "announced": "Date announced", "publisher": "Who published it",
         "edition": "Edition of the official page we used", "licence": "Licence of the framework text",
         "licence_url": "URL of that licence", "attribution": "Attribution the licence asks for",
-        "description": "What the framework is (ours)", "deadlines": "JSON list of {id, date, label, source_url}",
+        "description": "What the framework is (ours)",
+        "deadlines": "JSON list of clocks {id, kind (publish-by, review-every, change-within, update-record), date, "
+                     "label, every_months, within_days, requires, text, text_confirmed, confidence, source_url, note}",
         "preamble": "JSON list of preamble text blocks", "groups": "JSON list of commitment groups (outcomes)",
+        "kind": "voluntary, code-of-practice or law", "applies_from": "Date its duties start to bind (upcoming before)",
+        "applies_to": "Who it covers", "scopes": "JSON list of parts signed separately {id, title, note}",
     },
     "commitment": {
         "number": "Number within the framework (I, II, 1, ...)", "position": "Order within the framework",
@@ -487,10 +491,11 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "text": "Official text", "text_confirmed": "False if the text is not yet confirmed against the source",
         "detail_text": "Further official detail, if any", "detail_text_confirmed": "Detail text confirmed",
         "detail_source_url": "Source of the detail text",
+        "legal_basis": "Provision it sits in or implements", "parts": "JSON list of official sub-items {number, title}",
     },
     "commitmentlink": {
         "from_commitment_id": "One commitment", "to_commitment_id": "The other commitment",
-        "relation": "same, overlaps or part-of",
+        "relation": "same, overlaps or part-of", "reviewed": "True once a reviewer checked the link",
     },
     "company": {
         "aliases": "JSON list of other names", "country": "ISO 3166 two-letter country code",
@@ -498,9 +503,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "haip": "JSON: participation in the G7 Hiroshima AI Process reporting framework",
     },
     "signature": {
-        "signed_on": "Date signed", "date_precision": "exact or on-or-before",
+        "signed_on": "Date signed, declined, or (laws) from which it binds",
+        "date_precision": "exact, on-or-before or intent (date it announced it would sign)",
         "date_confidence": "V verbatim, C corroborated, S single source, M unconfirmed",
-        "label": "Name the company signed under",
+        "label": "Name the company signed under", "status": "signed, declined or bound (by a law)",
+        "status_confidence": "How sure the status is: V, C, S, M or ours (our judgment)",
+        "scope": "Part of the framework signed (e.g. safety-and-security), if it has parts",
     },
     "source": {
         "kind": "framework, companion, version-history, policy-page, transparency-hub, system-cards or "
@@ -530,6 +538,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "previous_version_id": "The version before this one", "mapped_method": "Mapping method version used",
         "mapped_levels": "JSON {commitment_id: {level, score, confidence}} suggested by the mapping",
         "changes_method": "Change-analysis method version used",
+        "update_record": "JSON: what the version states about its own update {changelog, version, changed_on, "
+                         "changed_on_evidence, justification}; {} if not read",
         "etag": "HTTP ETag", "last_modified": "HTTP Last-Modified",
     },
     "fetchattempt": {

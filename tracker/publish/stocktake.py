@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from tracker.core.errors import NotFoundError, ValidationError
 from tracker.read.asof import latest_assessments
+from tracker.read.deadlines import deadline_statuses
 from tracker.read.queries import (
     VERSION_META,
     VersionInfo,
@@ -33,7 +34,13 @@ from tracker.read.queries import (
 )
 from tracker.store import models as m
 from tracker.store.versions import effective_date
-from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS, LEVELS, level_label
+from tracker.store.vocabulary import (
+    BINDING_STATUSES,
+    DEADLINE_STATUS_MEANINGS,
+    LEVEL_MOVING_DIRECTIONS,
+    LEVELS,
+    level_label,
+)
 
 PARIS_SUMMIT = date(2025, 2, 10)
 # Reviewers quote the passage they relied on at the end of their rationale: ... Quote: "...".
@@ -179,15 +186,21 @@ class ChangeRow:
 class DeadlineRow:
     deadline_id: str = field(metadata={"doc": "Deadline id from the framework catalog"})
     label: str = field(metadata={"doc": "What was due"})
-    due: date = field(metadata={"doc": "Due date"})
+    due: date | None = field(metadata={"doc": "Due date (for a recurring clock, of the current period; empty "
+                                              "when nothing has triggered it)"})
     company_id: str = field(metadata={"doc": "Company id"})
     company: str = field(metadata={"doc": "Company name"})
-    signed_on: date = field(metadata={"doc": "Date the company signed"})
+    signed_on: date = field(metadata={"doc": "Date the company signed (for a law: the date it binds from)"})
     first_published_on: date | None = field(metadata={"doc": "First stated publication of a framework "
                                                              "document, on or before the as-of date"})
-    status: str = field(metadata={"doc": "met (published by the due date), late (published after it), "
-                                         "missed (not published as of the as-of date), not due yet, or "
-                                         "signed after (signed after the due date)"})
+    status: str = field(metadata={"doc": "; ".join(f"{k} ({v})" for k, v in DEADLINE_STATUS_MEANINGS.items())})
+    kind: str = field(default="publish-by", metadata={
+        "doc": "publish-by, review-every, change-within or update-record"})
+    version_id: int | None = field(default=None, metadata={"doc": "Version the status rests on"})
+    version_label: str = field(default="", metadata={"doc": "That version's label and publication date"})
+    version_published_on: date | None = field(default=None, metadata={"doc": "That version's publication date"})
+    detail: str = field(default="", metadata={"doc": "Why: what was found, and what is due next"})
+    flags: str = field(default="", metadata={"doc": "Change-analysis flags of that version, '; '-separated"})
 
 
 TABLES: dict[str, type] = {
@@ -262,7 +275,8 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
     commitments = framework_commitments(session, framework_id)
     signatures = {
         s.company_id: s for s in session.exec(
-            select(m.Signature).where(m.Signature.framework_id == framework_id, m.Signature.signed_on <= as_of)
+            select(m.Signature).where(m.Signature.framework_id == framework_id, m.Signature.signed_on <= as_of,
+                                      m.Signature.status.in_(BINDING_STATUSES))
         )
     }
     companies = list(session.exec(
@@ -285,7 +299,7 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
 
     levels = _level_rows(companies, commitments, now, then, versions_by_id, sources, evidence)
     first_published = published_frameworks_by(session, company_ids, as_of) if company_ids else {}
-    deadline_rows = _deadline_rows(framework, companies, signatures, first_published, session, as_of)
+    deadline_rows = _deadline_rows(framework, companies, session, as_of)
     documents = _document_rows(companies, sources, versions, now)
     changes = _change_rows(session, framework_id, since, as_of, names, sources, versions, levels,
                            deadline_rows)
@@ -457,33 +471,20 @@ def _document_rows(
     return rows
 
 
-def _deadline_rows(
-    framework: m.Framework, companies: list[m.Company], signatures: dict[str, m.Signature],
-    first_published: dict[str, date], session: Session, as_of: date,
-) -> list[DeadlineRow]:
-    rows = []
-    for deadline in framework.deadlines:
-        due = date.fromisoformat(str(deadline["date"]))
-        by_due = published_frameworks_by(session, [c.id for c in companies], min(due, as_of)) if companies else {}
-        for company in companies:
-            signed_on = signatures[company.id].signed_on
-            first = first_published.get(company.id)
-            if signed_on > due:
-                status = "signed after"
-            elif company.id in by_due:
-                status = "met"
-            elif first is not None:
-                status = "late"
-            elif due > as_of:
-                status = "not due yet"
-            else:
-                status = "missed"
-            rows.append(DeadlineRow(
-                deadline_id=str(deadline.get("id", due.isoformat())), label=str(deadline.get("label", "")),
-                due=due, company_id=company.id, company=company.name, signed_on=signed_on,
-                first_published_on=first, status=status,
-            ))
-    return rows
+def _deadline_rows(framework: m.Framework, companies: list[m.Company], session: Session, as_of: date) -> list[DeadlineRow]:
+    """Every clock of the framework for every signatory (`tracker.read.deadlines`), in the companies' order."""
+    if not companies or not framework.deadlines:
+        return []
+    order = {c.id: i for i, c in enumerate(companies)}
+    clocks = {str(d.get("id", d["date"])): i for i, d in enumerate(framework.deadlines)}
+    statuses = deadline_statuses(session, framework.id, as_of, list(order))
+    statuses.sort(key=lambda s: (clocks[s.deadline_id], order[s.company_id]))
+    return [DeadlineRow(
+        deadline_id=s.deadline_id, label=s.label, due=s.due, company_id=s.company_id, company=s.company,
+        signed_on=s.bound_from, first_published_on=s.first_published_on, status=s.status, kind=s.kind,
+        version_id=s.version_id, version_label=s.version_label, version_published_on=s.version_published_on,
+        detail=s.detail, flags="; ".join(f.code for f in s.flags),
+    ) for s in statuses]
 
 
 def _change_rows(
@@ -561,7 +562,8 @@ def _change_rows(
 
     # Deadlines that fell due in the window; one due on the since date counts (it is usually that summit's).
     for deadline in deadlines:
-        if not since <= deadline.due <= as_of or deadline.status in ("signed after", "not due yet"):
+        if (deadline.due is None or not since <= deadline.due <= as_of
+                or deadline.status in ("signed after", "not due yet", "unknown")):
             continue
         met = deadline.status == "met"
         rows.append(ChangeRow(

@@ -23,7 +23,7 @@ from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, NotFoundError
 from tracker.read.asof import latest_assessments, levels_in_force
 from tracker.store import models as m
-from tracker.store.vocabulary import DIRECTION_ORDER
+from tracker.store.vocabulary import BINDING_STATUSES, DIRECTION_ORDER
 
 
 @dataclass(slots=True)
@@ -66,9 +66,10 @@ class Overview:
     as_of: date
     commitments: list[m.Commitment]
     companies: list[CompanyRef]
-    signed_on: dict[str, date]  # company id -> date it signed this framework
+    signed_on: dict[str, date]  # company id -> date it signed this framework (or a law binds it from)
     cells: dict[tuple[str, str], Cell]
     headline: dict[str, object] = field(default_factory=dict)
+    declined: dict[str, date] = field(default_factory=dict)  # company id -> date it declined to sign
 
     def frame(self) -> pd.DataFrame:
         """Long form: one row per (company, commitment), level NaN where nothing is assessed."""
@@ -117,8 +118,12 @@ def overview(
     if framework is None:
         raise NotFoundError(f"unknown framework '{framework_id}'")
     commitments = framework_commitments(session, framework_id)
-    signed_on: dict[str, date] = {company_id: day for company_id, day in session.execute(
-        sa.select(m.Signature.company_id, m.Signature.signed_on).where(m.Signature.framework_id == framework_id))}
+    signed_on: dict[str, date] = {}
+    declined: dict[str, date] = {}
+    for company_id, day, status in session.execute(
+            sa.select(m.Signature.company_id, m.Signature.signed_on, m.Signature.status)
+            .where(m.Signature.framework_id == framework_id)):
+        (declined if status == "declined" else signed_on)[company_id] = day
     query = sa.select(m.Company.id, m.Company.name, m.Company.group).order_by(m.Company.name)
     if groups:
         query = query.where(m.Company.group.in_(groups))
@@ -133,7 +138,8 @@ def overview(
         cell = _cell(row)  # positional: reading a Row by name three times costs more than the query per row
         if cell.company_id in shown:
             cells[cell.company_id, cell.commitment_id] = cell
-    result = Overview(framework, as_of, commitments, companies, signed_on, cells)
+    result = Overview(framework, as_of, commitments, companies, signed_on, cells,
+                      declined={k: v for k, v in declined.items() if v <= as_of})
     result.headline = _headline(session, result)
     return result
 
@@ -165,6 +171,8 @@ def _headline(session: Session, view: Overview) -> dict[str, object]:
     signatories = [c for c in view.companies if c.id in view.signed_on]
     headline: dict[str, object] = {"signatories": len(signatories), "companies": len(view.companies)}
     for deadline in view.framework.deadlines:
+        if deadline.get("kind", "publish-by") != "publish-by":  # the recurring clocks: tracker.read.deadlines
+            continue
         due = date.fromisoformat(deadline["date"])
         if due > view.as_of:
             continue
@@ -410,6 +418,10 @@ class SignatureInfo:
     date_confidence: str
     label: str | None
     source_url: str
+    status: str = "signed"  # signed | declined | bound (by a law)
+    status_confidence: str | None = None  # V | C | S | M | ours
+    scope: str | None = None  # e.g. safety-and-security (EU Code chapters)
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -451,7 +463,7 @@ def _signatures(session: Session, company_id: str) -> list[SignatureInfo]:
         .order_by(m.Signature.signed_on)
     ).all()
     return [SignatureInfo(s.framework_id, name, s.signed_on, s.date_precision, s.date_confidence, s.label,
-                          s.source_url) for s, name in rows]
+                          s.source_url, s.status, s.status_confidence, s.scope, s.note) for s, name in rows]
 
 
 def documents(session: Session, company_id: str | None = None) -> list[SourceDocuments]:
@@ -478,7 +490,7 @@ def company_view(session: Session, company_id: str, as_of: date, framework_id: s
         raise NotFoundError(f"unknown company '{company_id}'")
     signatures = _signatures(session, company_id)
     if framework_id is None:
-        signed = [s.framework_id for s in signatures]
+        signed = [s.framework_id for s in signatures if s.status in BINDING_STATUSES]
         framework_id = "seoul-2024" if "seoul-2024" in signed or not signed else signed[0]
     framework = session.get(m.Framework, framework_id)
     if framework is None:
@@ -516,6 +528,7 @@ class LinkedCommitment:
     note: str
     commitment: m.Commitment
     framework_name: str
+    reviewed: bool = False  # a reviewer checked the link against both texts
 
 
 @dataclass
@@ -547,7 +560,7 @@ def commitment_view(session: Session, commitment_id: str, as_of: date) -> Commit
     signatures = {
         s.company_id: s for s in session.exec(
             select(m.Signature).where(m.Signature.framework_id == commitment.framework_id,
-                                      m.Signature.signed_on <= as_of))
+                                      m.Signature.signed_on <= as_of, m.Signature.status.in_(BINDING_STATUSES)))
     }
     cells = {a.company_id: _cell(a) for a in levels_in_force(session, as_of, commitment_ids=[commitment_id])}
     company_ids = sorted(set(signatures) | set(cells))
@@ -581,7 +594,7 @@ def crosswalk(session: Session, commitment_id: str) -> list[LinkedCommitment]:
     for link in links:
         other = link.to_commitment_id if link.from_commitment_id == commitment_id else link.from_commitment_id
         commitment, name = others[other]
-        result.append(LinkedCommitment(link.relation, link.note, commitment, name))
+        result.append(LinkedCommitment(link.relation, link.note, commitment, name, link.reviewed))
     return sorted(result, key=lambda x: (x.commitment.framework_id, x.commitment.position))
 
 

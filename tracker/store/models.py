@@ -51,6 +51,14 @@ def _json(default: Any = None) -> Any:
     return Field(default_factory=factory, sa_column=sa.Column(sa.JSON, nullable=False))
 
 
+def _json_filled(default: list | dict) -> Any:
+    """A JSON column with a server default too: rows inserted without it (SQL by hand, bulk loaders, rows that
+    existed before the column) get the empty value. Used for the columns added after the first schema."""
+    empty = sa.text("'[]'") if isinstance(default, list) else sa.text("'{}'")
+    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: dict(default))
+    return Field(default_factory=factory, sa_column=sa.Column(sa.JSON, nullable=False, server_default=empty))
+
+
 def _text(nullable: bool = True) -> Any:
     return Field(default=None if nullable else "", sa_column=sa.Column(sa.Text, nullable=nullable))
 
@@ -70,7 +78,11 @@ class Framework(SQLModel, table=True):
     licence_url: str | None = None
     attribution: str | None = None
     description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    deadlines: list[dict] = _json([])
+    kind: str = Field(default="voluntary", sa_column_kwargs={"server_default": "voluntary"})  # | code-of-practice | law
+    applies_from: date | None = None  # when its duties start to bind; upcoming while after the as-of date
+    applies_to: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))  # who
+    scopes: list[dict] = _json_filled([])  # parts a company may sign separately: [{"id", "title", "note"}]
+    deadlines: list[dict] = _json([])  # the clocks: [{"id", "kind", "date", "label", ...}], see catalog.DeadlineSpec
     preamble: list[dict] = _json([])
     groups: list[dict] = _json([])
 
@@ -89,6 +101,8 @@ class Commitment(SQLModel, table=True):
     detail_text: str | None = _text()
     detail_text_confirmed: bool = False
     detail_source_url: str | None = None
+    legal_basis: str | None = _text()  # the provision it sits in or implements, e.g. "Arts 55(1), 56(5) AI Act"
+    parts: list[dict] = _json_filled([])  # official sub-items, e.g. the Measures of an EU Code commitment: [{"number", "title"}]
     note: str | None = _text()
 
 
@@ -101,6 +115,7 @@ class CommitmentLink(SQLModel, table=True):
     to_commitment_id: str = Field(foreign_key="commitment.id", index=True)
     relation: str  # same | overlaps | part-of
     note: str = ""
+    reviewed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})  # checked by a reviewer
 
 
 class Company(SQLModel, table=True):
@@ -114,13 +129,22 @@ class Company(SQLModel, table=True):
 
 
 class Signature(SQLModel, table=True):
+    """How a company stands to a framework: signed it, declined to, or is bound by it as a law.
+
+    A declined row is kept so it can be shown as such; readers that want signatories filter on `status`.
+    For a law, `signed_on` is the day its duties start to bind the company.
+    """
+
     __table_args__ = (sa.UniqueConstraint("company_id", "framework_id"),)
     id: int | None = Field(default=None, primary_key=True)
     company_id: str = Field(foreign_key="company.id", index=True)
     framework_id: str = Field(foreign_key="framework.id", index=True)
     signed_on: date
-    date_precision: str = "exact"  # exact | on-or-before
+    date_precision: str = "exact"  # exact | on-or-before | intent (the day it announced it would sign)
     date_confidence: str = "C"  # V | C | S | M, as tagged in REFERENCE.md
+    status: str = Field(default="signed", sa_column_kwargs={"server_default": "signed"})  # | declined | bound (law)
+    status_confidence: str | None = None  # V | C | S | M | ours: how sure the status is (None: as the date)
+    scope: str | None = None  # id of one of the framework's scopes (e.g. "safety-and-security"); None: no parts
     label: str | None = None
     source_url: str
     note: str | None = _text()
@@ -196,6 +220,7 @@ class DocumentVersion(SQLModel, table=True):
     mapped_method: str | None = None  # METHOD_VERSION of the mapping that produced its Evidence
     mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence"}} suggested by mapping
     changes_method: str | None = None  # version of the change analysis run against the previous version
+    update_record: dict = _json_filled({})  # its own account of the update (analysis.clocks.UpdateRecord); {} unread
     etag: str | None = None
     last_modified: str | None = None
 

@@ -102,3 +102,30 @@ DELIVERY_STATUSES: Final[tuple[str, ...]] = ("pending", "sent", "failed")
 SOURCE_KINDS: Final[tuple[str, ...]] = (
     "framework", "companion", "version-history", "policy-page", "transparency-hub", "system-cards", "haip-report",
 )
+
+#: How a company stands to a framework (`Signature.status`): only signed and bound rows make it a signatory.
+SIGNATURE_STATUSES: Final[tuple[str, ...]] = ("signed", "declined", "bound")
+BINDING_STATUSES: Final[tuple[str, ...]] = ("signed", "bound")
+#: Kinds of framework (`Framework.kind`).
+FRAMEWORK_KINDS: Final[tuple[str, ...]] = ("voluntary", "code-of-practice", "law")
+#: Clocks a framework sets (`Framework.deadlines[].kind`); see tracker.analysis.clocks.
+DEADLINE_KINDS: Final[tuple[str, ...]] = ("publish-by", "review-every", "change-within", "update-record")
+#: Status of one clock for one company (Paris deadline and the regimes' clocks alike).
+DEADLINE_STATUSES: Final[tuple[str, ...]] = ("met", "late", "missed", "not due yet", "signed after", "unknown")
+DEADLINE_STATUS_MEANINGS: Final[dict[str, str]] = {
+    "met": "done by the due date",
+    "late": "done, but after the due date",
+    "missed": "due and not shown in any published document as of the date",
+    "not due yet": "the clock has not started, or nothing has triggered it yet",
+    "signed after": "the date had passed when the company signed or was bound",
+    "unknown": "the version it would rest on has not been read (its text is not stored)",
+}
+#: What the regimes ask of an update that a version may lack (tracker.analysis.clocks flags).
+REGIME_FLAGS: Final[dict[str, str]] = {
+    "update_without_changelog": "an update without a changelog (EU Code Measure 1.3)",
+    "update_without_version": "an update without a version number (EU Code Measure 1.3)",
+    "update_without_date": "an update without the date of change (EU Code Measure 1.3)",
+    "material_change_without_justification": "a material change without a published justification (SB 53, RAISE)",
+    "material_change_not_in_changelog": "a material change the changelog does not mention",
+    "material_change_published_late": "a material change published more than 30 days after it was made",
+}
