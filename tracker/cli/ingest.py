@@ -195,6 +195,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 @command
+def _register_history(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("history", help="a document's lineage: dates, labels, re-uploads, changes per step")
+    parser.add_argument("source", help="source id (its renamed predecessors and successors are included)")
+    parser.add_argument("--json", action="store_true", help="print the lineage as JSON")
+    parser.set_defaults(handler=cmd_history)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from tracker.core.db import session_scope
+    from tracker.read.history import format_history, source_history
+
+    with session_scope() as session:
+        history = source_history(session, args.source)
+        if args.json:
+            print_json(history.as_dict())
+        else:
+            print(format_history(history), end="")
+    return 0
+
+
+@command
 def _register_build_seed(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("build-seed", help="rebuild data/seed/ from a corpus folder with the pipeline")
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS_DIR), help="folder of *.txt")
