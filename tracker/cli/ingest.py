@@ -140,20 +140,19 @@ def _register_import_corpus(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import_corpus(args: argparse.Namespace) -> int:
     from tracker.core.db import session_scope
-    from tracker.ingest.pipeline import corpus_files, corpus_source, import_file
+    from tracker.ingest.pipeline import corpus_files, import_corpus
 
     folder = Path(args.folder)
-    files = corpus_files(folder)
-    if not files:
-        raise ValidationError(f"{folder}: no *.txt files to import")
-    for path in files:
-        with session_scope() as session:
-            source = corpus_source(session, path)
-            if source is None:
-                print(f"skipped {path.name}: no source has a matching corpus_prefix")
-                continue
-            result = import_file(session, path, source.id)
-            print(f"{result.outcome.replace('_', ' '):12} {source.id:45} {path.name}")
+    if not corpus_files(folder):
+        raise ValidationError(f"{folder}: no corpus *.txt files to import")
+    with session_scope() as session:
+        result = import_corpus(session, folder, commit=session.commit)
+    for outcome, source_id, name in result.imported:
+        print(f"{outcome.replace('_', ' '):12} {source_id:45} {name}")
+    for skipped in result.skipped:
+        print(f"skipped {skipped['file']}: {skipped['reason']}")
+    for name in result.missing_accounts:
+        print(f"note: revision account {name} is not in {folder / 'changelogs'}; judged on the document's own changelog")
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,14 +21,20 @@ from sqlmodel import Session, select
 
 from scrapers.capture import Capture, FetchError
 from scrapers.extract import detect_publication_date, detect_version_label, extract
-from tracker.analysis.announcement import Account, Judgement, judge, version_account
+from tracker.analysis.announcement import Account, Judgement, judge, parse_account, version_account
 from tracker.analysis.changes import DetectedChange, _common_words, detect_changes
 from tracker.analysis.mapping import METHOD_VERSION, available_frameworks, classify_passages, map_document
 from tracker.analysis.passages import split_passages
 from tracker.core.errors import NotFoundError, ValidationError
 from tracker.core.rawstore import RawStore
 from tracker.store import models as m
-from tracker.store.versions import effective_date, lineage_versions, version_label, versions_in_order
+from tracker.store.versions import (
+    effective_date,
+    lineage_versions,
+    order_key,
+    version_label,
+    versions_in_order,
+)
 
 CHANGES_METHOD = "align-rules-1"
 CONTENT_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html", ".txt": "text/plain",
@@ -392,3 +399,72 @@ def corpus_files(folder: Path) -> list[Path]:
         return (match.group(1) if match else "9999", path.name)
 
     return sorted((p for p in folder.glob("*.txt") if CORPUS_NAME.match(p.name)), key=key)
+
+
+@dataclass
+class _Planned:
+    """A corpus file's version facts before import, so the import order is the history order."""
+
+    published_on: date | None
+    fetched_at: datetime
+    silent_reupload: bool
+    first_seen_on: date | None
+
+
+def _planned(entry: CorpusEntry) -> _Planned:
+    known = entry.known or {}
+    published = _date_or_none(known.get("published_on"))
+    if published is None and (match := CORPUS_DATE.search(entry.path.name)):
+        published = date.fromisoformat(match.group(1))
+    first_seen = _date_or_none(known.get("first_seen"))
+    seen = first_seen or published or date.min
+    return _Planned(published, datetime.combine(seen, datetime.min.time(), UTC), bool(known.get("silent_reupload")),
+                    first_seen)
+
+
+def _revision_account(folder: Path, known: dict | None, missing: list[str]) -> Account | None:
+    """The company's own account of this version (the corpus's changelogs/), when the corpus has it."""
+    name = (known or {}).get("revision_account")
+    if not name:
+        return None
+    path = folder / "changelogs" / name
+    if not path.is_file():
+        missing.append(name)
+        return None
+    return parse_account(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class CorpusImport:
+    imported: list[tuple[str, str, str]] = field(default_factory=list)  # (outcome, source id, file name)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {file, reason}
+    missing_accounts: list[str] = field(default_factory=list)  # revision accounts the catalog names, not on disk
+
+
+def import_corpus(session: Session, folder: Path, *, raw_store: RawStore | None = None,
+                  commit: Callable[[], None] | None = None) -> CorpusImport:
+    """Import a corpus folder in history order (`order_key`: re-uploads at their first-seen date).
+
+    Each file becomes the catalog's version it is listed as, with the company's own account of the revision
+    from `changelogs/`, so every version is compared with its immediate predecessor only and each change judged
+    against what the company said. Editions and unknown files are skipped with the reason. `commit` runs after
+    each file (one transaction per document).
+    """
+    result = CorpusImport()
+    sources = list(session.exec(select(m.Source).order_by(m.Source.id)))
+    entries = [corpus_entry(session, path, sources) for path in corpus_files(folder)]
+    result.skipped = [{"file": e.path.name, "reason": e.skip_reason or ""} for e in entries if e.source is None]
+    planned = sorted((e for e in entries if e.source is not None), key=lambda e: (order_key(_planned(e)), e.path.name))
+    accounts: dict[int, Account] = {}
+    for entry in planned:
+        source_id = entry.source.id if entry.source else ""
+        account = _revision_account(folder, entry.known, result.missing_accounts)
+        outcome = import_file(session, entry.path, source_id, raw_store=raw_store, known=entry.known,
+                              account=account, accounts=accounts)
+        if outcome.outcome == "unchanged" and account is not None:
+            accounts[outcome.version.id] = account  # type: ignore[index]
+        result.imported.append((outcome.outcome, source_id, entry.path.name))
+        if commit is not None:
+            commit()
+    result.missing_accounts.sort()
+    return result

@@ -17,7 +17,6 @@ import json
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,15 +24,15 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from tracker.analysis.announcement import Account, parse_account, silent_share
+from tracker.analysis.announcement import silent_share
 from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, ValidationError
 from tracker.core.rawstore import RawStore
 from tracker.core.yamlfile import fail_at, load_model
 from tracker.ingest.bootstrap import initialize
-from tracker.ingest.pipeline import CORPUS_DATE, CorpusEntry, corpus_entry, corpus_files, import_file
+from tracker.ingest.pipeline import corpus_files, import_corpus
 from tracker.store import models as m
-from tracker.store.versions import effective_date, order_key
+from tracker.store.versions import effective_date
 
 QUOTE_CHARS = 320
 CHANGE_QUOTE_WORDS = 80
@@ -221,39 +220,6 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
     return {name: len(items) for name, items in rows.items()}
 
 
-@dataclass
-class _Planned:
-    """A corpus file's version facts before import, so the import order is the history order."""
-
-    published_on: date | None
-    fetched_at: datetime
-    silent_reupload: bool
-    first_seen_on: date | None
-
-
-def _planned(entry: CorpusEntry) -> _Planned:
-    known = entry.known or {}
-    published = date.fromisoformat(known["published_on"]) if known.get("published_on") else None
-    if published is None and (match := CORPUS_DATE.search(entry.path.name)):
-        published = date.fromisoformat(match.group(1))
-    first_seen = date.fromisoformat(known["first_seen"]) if known.get("first_seen") else None
-    seen = first_seen or published or date.min
-    return _Planned(published, datetime.combine(seen, datetime.min.time(), UTC), bool(known.get("silent_reupload")),
-                    first_seen)
-
-
-def _account(corpus_dir: Path, known: dict | None, missing: list[str]) -> Account | None:
-    """The company's own account of this version (corpus changelogs/), if the corpus has it."""
-    name = (known or {}).get("revision_account")
-    if not name:
-        return None
-    path = corpus_dir / "changelogs" / name
-    if not path.is_file():
-        missing.append(name)
-        return None
-    return parse_account(path.read_text(encoding="utf-8"))
-
-
 def silent_revision_rate(session: Session) -> dict[str, object]:
     """Material changes (not mere rewording) not fully announced by the company: the corpus study's measure.
 
@@ -282,21 +248,9 @@ def build_seed(corpus_dir: Path, out_dir: Path, *, data_dir: Path | None = None,
         engine = sa.create_engine(f"sqlite:///{scratch_path / 'seed.db'}")
         initialize(engine, catalog_copy)
         store = RawStore(scratch_path / "raw")
-        skipped: list[dict[str, str]] = []
-        missing_accounts: list[str] = []
-        accounts: dict[int, Account] = {}
         with Session(engine) as session:
+            imported = import_corpus(session, corpus_dir, raw_store=store, commit=session.commit)
             sources = list(session.exec(select(m.Source).order_by(m.Source.id)))
-            entries = [corpus_entry(session, path, sources) for path in files]
-            skipped = [{"file": e.path.name, "reason": e.skip_reason or ""} for e in entries if e.source is None]
-            planned = sorted((e for e in entries if e.source is not None),
-                             key=lambda e: (order_key(_planned(e)), e.path.name))
-            for entry in planned:
-                source_id = entry.source.id if entry.source else ""
-                account = _account(corpus_dir, entry.known, missing_accounts)
-                import_file(session, entry.path, source_id, raw_store=store, known=entry.known,
-                            account=account, accounts=accounts)
-                session.commit()
             reviews = apply_reviews(session, load_reviews(data_dir / "reviews", session))
             zeros = add_missing_frameworks(session, "seoul-2024", as_of)
             session.commit()
@@ -305,8 +259,8 @@ def build_seed(corpus_dir: Path, out_dir: Path, *, data_dir: Path | None = None,
             not_retrieved = [f"{s.id} {k['label']}" for s in sources for k in s.known_versions
                              if k.get("retrieved") is False]
         engine.dispose()
-    manifest = {"built_on": as_of.isoformat(), "corpus_files": len(planned), "skipped": skipped,
-                "versions_not_retrieved": not_retrieved, "revision_accounts_missing": sorted(missing_accounts),
+    manifest = {"built_on": as_of.isoformat(), "corpus_files": len(imported.imported), "skipped": imported.skipped,
+                "versions_not_retrieved": not_retrieved, "revision_accounts_missing": imported.missing_accounts,
                 "reviews": reviews, "no_framework_levels": zeros, **counts, "silent_revision_rate": silent,
                 "note": "Derived data only: levels, short quotes with offsets and hashes, version metadata and "
                         "change events. The documents belong to their publishers and are not included."}
