@@ -209,9 +209,11 @@ def quote(item: queries.EvidenceItem) -> None:
             where.append("indicator " + escape_markdown(item.indicator_id))
         where.append(f"score {item.score:.2f}" + (" · worded as a commitment" if item.commits else ""))
         st.caption(" · ".join(where) + "  \n" + version_caption(item.version, item.source_title))
-        cols = st.columns(2)
+        cols = st.columns(3 if item.version.archived_url else 2)
         cols[0].link_button("Source document ↗", item.version.url, width="stretch")
-        with cols[1]:
+        if item.version.archived_url:
+            cols[1].link_button("Archived copy ↗", item.version.archived_url, width="stretch")
+        with cols[-1]:
             st.page_link(PAGE_DOCUMENTS, label="Stored version", icon="📄",
                          query_params={"source": item.version.source_id, "version": str(item.version.id)})
 

@@ -73,6 +73,9 @@ with flagged_tab:
             if change.similarity is not None:
                 details.append(f"similarity {change.similarity:.2f}")
             st.caption(" · ".join(details))
+            if change.announcement_quote:
+                st.markdown(f"> {escape_markdown(change.announcement_quote)}  \n"
+                            f"— {escape_markdown(change.company_name)}, {escape_markdown(change.announcement_source or '')}")
             for reason in change.reasons:
                 st.markdown("- " + escape_markdown(
                     f"{reason.get('code', '')}: {reason.get('detail', '')}".strip(": ")))

@@ -146,8 +146,12 @@ for document in view.documents:
         if document.versions:
             st.dataframe(
                 [{"version": v.label, "published": v.published_on, "retrieved": v.fetched_at.date(),
-                  "origin": v.origin, "characters": v.char_count or None} for v in document.versions],
+                  "silent re-upload": f"yes, first seen {v.first_seen_on}" if v.silent_reupload else "",
+                  "origin": v.origin, "characters": v.char_count or None, "document": v.url,
+                  "archived": v.archived_url} for v in document.versions],
                 hide_index=True, width="stretch",
+                column_config={"document": st.column_config.LinkColumn(display_text="↗"),
+                               "archived": st.column_config.LinkColumn(display_text="↗")},
             )
             st.page_link(_ui.PAGE_DOCUMENTS, label="Compare versions", icon="📄",
                          query_params={"source": source.id})

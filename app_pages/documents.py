@@ -46,16 +46,21 @@ if not versions:
                     "later versions are kept beside it and can be compared.")
     if source.known_versions:
         st.caption("Versions the catalog knows about (not stored yet):")
-        st.dataframe([{k: v for k, v in known.items() if k != "sha256"} for known in source.known_versions],
+        st.dataframe([{k: known.get(k) for k in ("label", "published_on", "silent_reupload", "first_seen", "url",
+                                                 "archived_url", "publisher_sha256")}
+                      for known in source.known_versions],
                      hide_index=True, width="stretch")
     st.stop()
 
 st.dataframe(
     [{"id": v.id, "version": v.label, "published": v.published_on, "retrieved": v.fetched_at.date(),
       "origin": v.origin, "text stored": "yes" if v.has_text else "no", "characters": v.char_count or None,
-      "pages": v.page_count, "silent re-upload": "yes" if v.silent_reupload else "", "url": v.url}
+      "pages": v.page_count, "silent re-upload": f"yes, first seen {v.first_seen_on}" if v.silent_reupload else "",
+      "url": v.url, "archived": v.archived_url, "publisher's file SHA-256": v.publisher_sha256,
+      "stored text SHA-256": v.text_sha256}
      for v in versions],
-    hide_index=True, width="stretch", column_config={"url": st.column_config.LinkColumn(display_text="↗")},
+    hide_index=True, width="stretch", column_config={"url": st.column_config.LinkColumn(display_text="↗"),
+                                                     "archived": st.column_config.LinkColumn(display_text="↗")},
 )
 
 labels = {v.id: v.label for v in versions}

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine, make_url
 from tracker.core.config import PROJECT_ROOT, get_settings
 from tracker.core.db import get_engine
 
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
+# ../shared next to the project; TRACKER_SHARED_DIR points elsewhere (a worktree sits one level deeper).
+SHARED_DIR = Path(os.environ.get("TRACKER_SHARED_DIR") or PROJECT_ROOT.parent / "shared")
 CORPUS_DIR = SHARED_DIR / "corpus"
 EVAL_DIR = SHARED_DIR / "eval"
 DATA_DIR = PROJECT_ROOT / "data"

@@ -69,7 +69,7 @@ def test_build_seed_from_corpus_and_reviews(tiny_data, tmp_path, schema_engine):
     assert "Quote:" in reviewed[0]["rationale"]
     no_framework = [a for a in assessments if a["company_id"] == "ibm"]
     assert len(no_framework) == 8 and all(a["level"] == 0 for a in no_framework)
-    assert "No safety framework published as of 2026-11-28" in no_framework[0]["rationale"]
+    assert no_framework[0]["rationale"] == "No safety framework published."  # the view adds its own date
 
     # the built seed loads into a fresh database, twice without change, and replays history
     (tiny_data / "seed").rmdir()

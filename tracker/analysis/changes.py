@@ -726,7 +726,9 @@ def _has_entries(body: str) -> bool:
 
 
 def _changelog_span(text: str) -> tuple[int, int] | None:
-    return next((span for span in _changelog_spans(text) if _has_entries(text[span[0] : span[1]])), None)
+    # A table of contents names the changelog too (with its version headings); the changelog itself says most.
+    spans = [span for span in _changelog_spans(text) if _has_entries(text[span[0] : span[1]])]
+    return max(spans, key=lambda span: len(_words(text[span[0] : span[1]])), default=None)
 
 
 def find_changelog(text: str) -> str | None:

@@ -173,6 +173,28 @@ def _register_eval_changes(tasks: argparse._SubParsersAction) -> None:
 
 
 
+def _eval_announcements(args: argparse.Namespace) -> int:
+    from tracker.core.config import get_settings
+    from tracker.evaluation.announcement_eval import evaluate_announcements, format_announcement_report
+    from tracker.evaluation.changes_eval import load_pairs
+
+    path = Path(args.file) if args.file else DEFAULT_PAIRS_EVAL_FILE
+    result = evaluate_announcements(load_pairs(path), Path(args.corpus), get_settings().catalog_dir)
+    result["file"] = path.name
+    return emit_report(args, result, format_announcement_report(result))
+
+
+@eval_task
+def _register_eval_announcements(tasks: argparse._SubParsersAction) -> None:
+    p = tasks.add_parser("announcements", help="announced/partly/silent/no-changelog against the pairs' labels "
+                                               "(leave-one-provider-out)")
+    p.add_argument("--file", help=f"labelled JSONL (default {DEFAULT_PAIRS_EVAL_FILE})")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS_DIR), help=f"corpus folder (default {DEFAULT_CORPUS_DIR})")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--save", metavar="PATH", help="also write the full result as JSON to PATH")
+    p.set_defaults(handler=_eval_announcements)
+
+
 def _eval_levels(args: argparse.Namespace) -> int:
     from tracker.evaluation.mapping_eval import evaluate_levels, format_levels_report
 

@@ -140,20 +140,19 @@ def _register_import_corpus(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import_corpus(args: argparse.Namespace) -> int:
     from tracker.core.db import session_scope
-    from tracker.ingest.pipeline import corpus_files, corpus_source, import_file
+    from tracker.ingest.pipeline import corpus_files, import_corpus
 
     folder = Path(args.folder)
-    files = corpus_files(folder)
-    if not files:
-        raise ValidationError(f"{folder}: no *.txt files to import")
-    for path in files:
-        with session_scope() as session:
-            source = corpus_source(session, path)
-            if source is None:
-                print(f"skipped {path.name}: no source has a matching corpus_prefix")
-                continue
-            result = import_file(session, path, source.id)
-            print(f"{result.outcome.replace('_', ' '):12} {source.id:45} {path.name}")
+    if not corpus_files(folder):
+        raise ValidationError(f"{folder}: no corpus *.txt files to import")
+    with session_scope() as session:
+        result = import_corpus(session, folder, commit=session.commit)
+    for outcome, source_id, name in result.imported:
+        print(f"{outcome.replace('_', ' '):12} {source_id:45} {name}")
+    for skipped in result.skipped:
+        print(f"skipped {skipped['file']}: {skipped['reason']}")
+    for name in result.missing_accounts:
+        print(f"note: revision account {name} is not in {folder / 'changelogs'}; judged on the document's own changelog")
     return 0
 
 
@@ -191,6 +190,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
         label = lambda v: f"v{v.id} {v.version_label or ''} ({v.published_on or v.fetched_at.date()})"  # noqa: E731
         changes = detect_changes(old.text, new.text)
         print(render_diff_report(old.text, new.text, changes, old_label=label(old), new_label=label(new)))
+    return 0
+
+
+@command
+def _register_history(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("history", help="a document's lineage: dates, labels, re-uploads, changes per step")
+    parser.add_argument("source", help="source id (its renamed predecessors and successors are included)")
+    parser.add_argument("--json", action="store_true", help="print the lineage as JSON")
+    parser.set_defaults(handler=cmd_history)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from tracker.core.db import session_scope
+    from tracker.read.history import format_history, source_history
+
+    with session_scope() as session:
+        history = source_history(session, args.source)
+        if args.json:
+            print_json(history.as_dict())
+        else:
+            print(format_history(history), end="")
     return 0
 
 

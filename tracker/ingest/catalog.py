@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from sqlmodel import Session, select
 
 from tracker.core.errors import CatalogError
@@ -186,17 +186,65 @@ class CrosswalkFile(_Strict):
     links: list[LinkSpec] = []
 
 
-class KnownVersion(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    label: str | None = None
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class EditionSpec(_Strict):
+    """Another-language rendering of a version (Naver's Korean editions): linked, not imported as a version."""
+
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    corpus_version: str | None = None
     published_on: date | None = None
     url: str | None = None
-    sha256: str | None = None
+    publisher_sha256: str | None = Field(default=None, pattern=SHA256)
+    currently_hosted: bool | None = None
+    corpus_file: str | None = None
+    revision_account: str | None = None
+    revision_account_exists: Literal["yes", "no", "na"] | None = None
+    published_on_evidence: str | None = None
+    skip_reason: str = Field(min_length=10)
+
+
+class KnownVersion(_Strict):
+    """A version the catalog knows of, from the corpus manifest or the publisher: see data/sources/README.md.
+
+    Fields added for the complete history (issue 16): archived_url, publisher_sha256 (the publisher's file, not
+    the text the tracker stores; replaces the ambiguous `sha256`), currently_hosted, silent_reupload, first_seen,
+    corpus_version, corpus_file, retrieved, revision_account, revision_account_exists, published_on_evidence and
+    editions.
+    """
+
+    label: str
+    published_on: date
+    url: str | None = None  # the version's own document, never a landing page
+    archived_url: str | None = None  # Wayback capture of that document
+    publisher_sha256: str | None = Field(default=None, pattern=SHA256)
+    currently_hosted: bool | None = None
+    silent_reupload: bool = False
+    first_seen: date | None = None  # a re-upload's first sighting: where it sits in the history
+    corpus_version: str | None = None  # the corpus manifest's `version` id
+    corpus_file: str | None = None
+    retrieved: bool = True  # False: never retrieved (known only from a later changelog)
+    revision_account: str | None = None  # file in the corpus changelogs/ with the company's own account
+    revision_account_exists: Literal["yes", "no", "na"] | None = None
+    published_on_evidence: str | None = None
+    editions: list[EditionSpec] = []
+    note: str | None = None
+
+    _check_urls = field_validator("url", "archived_url")(lambda cls, v: v if v is None else _url(v))
 
     @field_validator("label", mode="before")
     @classmethod
     def _label_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _reupload_dated(self) -> KnownVersion:
+        if self.silent_reupload and self.first_seen is None:
+            raise ValueError("a silent re-upload needs first_seen (the day the changed file was first seen)")
+        if self.first_seen is not None and self.first_seen < self.published_on:
+            raise ValueError("first_seen is before published_on")
+        return self
 
 
 class SourceSpec(_Strict):
@@ -307,6 +355,7 @@ def load_catalog(data_dir: Path) -> Catalog:
         catalog.links = crosswalk.links
 
     source_ids: set[str] = set()
+    corpus_files: dict[str, str] = {}
     for path in sorted((data_dir / "sources").glob("*.yaml")):
         sources, lines = load_model(path, SourcesFile)
         if sources.company not in seen_ids:
@@ -318,6 +367,16 @@ def load_catalog(data_dir: Path) -> Catalog:
             for j, framework_id in enumerate(source.frameworks):
                 if framework_id not in framework_ids:
                     raise fail_at(path, lines, ("sources", i, "frameworks", j), f"unknown framework '{framework_id}'")
+            order = [(v.first_seen or v.published_on) for v in source.versions]
+            if order != sorted(order):
+                raise fail_at(path, lines, ("sources", i, "versions"),
+                              "versions must be listed oldest first (by first_seen for re-uploads, else published_on)")
+            for j, version in enumerate(source.versions):
+                for name in filter(None, [version.corpus_file, *(e.corpus_file for e in version.editions)]):
+                    if name in corpus_files:
+                        raise fail_at(path, lines, ("sources", i, "versions", j, "corpus_file"),
+                                      f"corpus file '{name}' is already a version of '{corpus_files[name]}'")
+                    corpus_files[name] = source.id
             if source.adapter == "index" and not (source.link_pattern or source.link_text_pattern):
                 raise fail_at(path, lines, ("sources", i, "adapter"),
                               "an index source needs link_pattern or link_text_pattern")
@@ -370,6 +429,12 @@ def _signature_problem(framework: FrameworkFile, signature: SignatureSpec) -> tu
         known = sorted(scopes) or "none"
         return "scope", f"unknown scope '{signature.scope}' of '{framework.id}' (known: {known})"
     return None
+
+
+def _known_dict(version: KnownVersion) -> dict:
+    """A known version as stored on the source: the fields it sets (label and date always)."""
+    values = version.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    return {"label": version.label, "published_on": version.published_on.isoformat(), **values}
 
 
 def _upsert(session: Session, model: type, key: object, values: dict) -> bool:
@@ -456,7 +521,7 @@ def sync_catalog(session: Session, catalog: Catalog) -> dict[str, int]:
             "link_text_pattern": s.link_text_pattern, "frameworks": list(s.frameworks), "licence": s.licence,
             "corpus_prefix": s.corpus_prefix, "notes": s.notes, "active": s.active, "fetchable": s.fetchable,
             "supersedes": s.supersedes,
-            "known_versions": [v.model_dump(mode="json", exclude_none=True) for v in s.versions],
+            "known_versions": [_known_dict(v) for v in s.versions],
         })
     session.flush()
     return counts

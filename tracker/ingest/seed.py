@@ -4,14 +4,17 @@ The seed never contains the documents themselves. Each file in `data/seed/` is J
 keys (source id + text hash for versions), so loading it twice adds nothing and a seed built elsewhere can be
 loaded into any database. Files:
 
-- `versions.jsonl`: {source_id, text_sha256, raw_sha256, url, fetched_at, version_label, published_on,
-  char_count, page_count, silent_reupload, format, sections}
+- `versions.jsonl`: {source_id, text_sha256, raw_sha256 (the stored file: for corpus imports the plain-text copy),
+  publisher_sha256 (the publisher's own file), url (the version's own document), archived_url (its Wayback copy),
+  fetched_at, version_label, published_on, first_seen_on (re-uploads), char_count, page_count, silent_reupload,
+  format, sections}
 - `evidence.jsonl`: {source_id, text_sha256, commitment_id, indicator_id, start, end, section, page, quote,
   score, commits, method}
 - `assessments.jsonl`: {company_id, commitment_id, level, basis, valid_from, recorded_at, assessor, rationale,
   confidence, method, source_id?, text_sha256?}
 - `changes.jsonl`: {source_id, old_source_id, old_text_sha256, new_text_sha256, direction, reasons, commitments, old_quote,
-  new_quote, old_section, new_section, old_start, new_start, similarity, announced, published_on, method}
+  new_quote, old_section, new_section, old_start, new_start, similarity, announced, announcement_quote,
+  announcement_source, published_on, method}
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlmodel import Session, select
 from tracker.core.errors import CatalogError
 from tracker.core.jsonl import read_jsonl
 from tracker.store import models as m
-from tracker.store.versions import order_key
+from tracker.store.versions import lineage_versions
 
 SEED_FILES = ("versions.jsonl", "evidence.jsonl", "assessments.jsonl", "changes.jsonl")
 STATE_KEY = "seed_sha256"
@@ -81,32 +84,35 @@ def load_seed(session: Session, seed_dir: Path) -> dict[str, int]:
         return version
 
     path = seed_dir / "versions.jsonl"
-    for number, row in sorted(_rows(path), key=lambda r: (r[1].get("published_on") or "", r[0])):
+    added: list[m.DocumentVersion] = []
+    for number, row in _rows(path):
         _require(path, number, row, "source_id", "text_sha256", "url")
         if row["source_id"] not in sources:
             raise CatalogError(f"{path}:{number}: unknown source '{row['source_id']}'")
         key = (row["source_id"], row["text_sha256"])
         if key in versions:
             continue
-        previous = max(
-            (v for (sid, _), v in versions.items() if sid == row["source_id"]),
-            key=order_key, default=None,
-        )
         version = m.DocumentVersion(
             source_id=row["source_id"], text_sha256=row["text_sha256"], raw_sha256=row.get("raw_sha256"),
-            url=row["url"], fetched_at=_datetime(row.get("fetched_at")), origin="seed",
+            publisher_sha256=row.get("publisher_sha256"), url=row["url"], archived_url=row.get("archived_url"),
+            first_seen_on=_date(row.get("first_seen_on")), fetched_at=_datetime(row.get("fetched_at")), origin="seed",
             version_label=row.get("version_label"), published_on=_date(row.get("published_on")),
             published_on_evidence=row.get("published_on_evidence"), char_count=row.get("char_count") or 0,
             page_count=row.get("page_count"), silent_reupload=bool(row.get("silent_reupload")),
             format=row.get("format"), sections=row.get("sections") or [],
-            previous_version_id=previous.id if previous else None,
             mapped_method=row.get("mapped_method"), changes_method=row.get("changes_method"),
             update_record=row.get("update_record") or {},
         )
         session.add(version)
-        session.flush()
         versions[key] = version
+        added.append(version)
         counts["versions"] += 1
+    session.flush()
+    # Each version's predecessor is the one before it in its lineage (across renames), in version order.
+    for source_id in sorted({v.source_id for v in added}):
+        ordered = lineage_versions(session, sources[source_id])
+        for before, after in zip([None, *ordered], ordered, strict=False):
+            after.previous_version_id = before.id if before else None
 
     path = seed_dir / "evidence.jsonl"
     existing_evidence = {
@@ -169,6 +175,7 @@ def load_seed(session: Session, seed_dir: Path) -> dict[str, int]:
             old_quote=row.get("old_quote"), new_quote=row.get("new_quote"), old_section=row.get("old_section"),
             new_section=row.get("new_section"), old_start=row.get("old_start"), new_start=row.get("new_start"),
             similarity=row.get("similarity"), announced=row.get("announced") or "silent",
+            announcement_quote=row.get("announcement_quote"), announcement_source=row.get("announcement_source"),
             published_on=_date(row.get("published_on")) or new.published_on,
             detected_at=_datetime(row.get("detected_at")), method=row.get("method") or "",
         ))

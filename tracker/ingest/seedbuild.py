@@ -1,9 +1,14 @@
 """Rebuild `data/seed/` from a corpus folder with the tracker's own pipeline, plus our reviews.
 
-Steps: a scratch database gets the catalog; every corpus file is imported as a version of its source (dates
-from the file names); the pipeline maps and compares them; reviewers' corrections in `data/reviews/*.yaml` are
-added as `reviewed` assessments; signatories with no framework get level 0 with the reason; then the derived
-data (never the documents) is written as JSON Lines that `tracker.ingest.seed.load_seed` reads.
+Steps: a scratch database gets the catalog; every corpus file the catalog lists (`corpus_file` of a known
+version in `data/sources/`) is imported as that version, in history order (`tracker.store.versions.order_key`:
+re-uploads at the day they were first seen), with its own document URL, archived copy and publisher's file hash,
+and with the company's own account of the revision (`changelogs/`) so each change is judged announced or
+silent against it; files the catalog lists as editions (Naver's Korean renderings) or does not know are listed
+in the manifest's `skipped` with the reason. The pipeline maps and compares each version with its immediate
+predecessor only; reviewers' corrections in `data/reviews/*.yaml` are added as `reviewed` assessments;
+signatories with no framework get level 0 with the reason; then the derived data (never the documents) is
+written as JSON Lines that `tracker.ingest.seed.load_seed` reads. The same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
+from tracker.analysis.announcement import silent_share
 from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, ValidationError
 from tracker.core.rawstore import RawStore
 from tracker.core.yamlfile import fail_at, load_model
 from tracker.ingest.bootstrap import initialize
-from tracker.ingest.pipeline import corpus_files, corpus_source, import_file
+from tracker.ingest.pipeline import corpus_files, import_corpus
 from tracker.store import models as m
 from tracker.store.versions import effective_date
 
@@ -136,8 +142,10 @@ def add_missing_frameworks(session: Session, framework_id: str, as_of: date) -> 
         first = min([effective_date(v) for v in versions] + known, default=None)
         if first is not None and first <= signature.signed_on:
             continue
-        reason = (f"No safety framework published as of {as_of.isoformat()}." if first is None
-                  else f"No safety framework published yet (first published {first.isoformat()}).")
+        # Dateless on purpose: the row holds from the signing date on, and a view as of any date shows that date;
+        # naming the build date (or the later first publication) would explain a past date with a later one.
+        reason = ("No safety framework published." if first is None
+                  else "No safety framework published yet.")
         for commitment_id in commitments:
             session.add(m.Assessment(
                 company_id=signature.company_id, commitment_id=commitment_id, level=0, basis="automatic",
@@ -161,6 +169,8 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
     for v in sorted(versions.values(), key=lambda v: (v.source_id, effective_date(v), v.text_sha256)):
         rows["versions"].append({
             "source_id": v.source_id, "text_sha256": v.text_sha256, "raw_sha256": v.raw_sha256, "url": v.url,
+            "archived_url": v.archived_url, "publisher_sha256": v.publisher_sha256,
+            "first_seen_on": _iso(v.first_seen_on),
             "fetched_at": _iso(v.fetched_at), "version_label": v.version_label, "published_on": _iso(v.published_on),
             "published_on_evidence": v.published_on_evidence, "char_count": v.char_count,
             "page_count": v.page_count, "silent_reupload": v.silent_reupload, "format": v.format,
@@ -202,6 +212,7 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
             "commitments": c.commitments, "old_quote": short_words(c.old_quote), "new_quote": short_words(c.new_quote),
             "old_section": c.old_section, "new_section": c.new_section, "old_start": c.old_start,
             "new_start": c.new_start, "similarity": c.similarity, "announced": c.announced,
+            "announcement_quote": c.announcement_quote, "announcement_source": c.announcement_source,
             "published_on": _iso(c.published_on), "detected_at": _iso(new.fetched_at), "method": c.method,
         })
     for name, items in rows.items():
@@ -211,13 +222,26 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
     return {name: len(items) for name, items in rows.items()}
 
 
+def silent_revision_rate(session: Session) -> dict[str, object]:
+    """Material changes (not mere rewording) not fully announced by the company: the corpus study's measure.
+
+    Strict: only `announced` counts as announced; partly, silent and no changelog do not.
+    """
+    states = [c.announced for c in session.exec(select(m.ChangeEvent).where(m.ChangeEvent.direction != "reworded"))]
+    strict = silent_share(states)
+    lenient = silent_share(states, strict=False)
+    return {"material_changes": len(states), "strict": round(strict, 3) if strict is not None else None,
+            "silent_or_no_changelog": round(lenient, 3) if lenient is not None else None,
+            "by_state": {state: states.count(state) for state in sorted(set(states))}}
+
+
 def build_seed(corpus_dir: Path, out_dir: Path, *, data_dir: Path | None = None, as_of: date | None = None) -> dict:
     """Run the whole pipeline on a corpus folder in a scratch database and write `out_dir`."""
     data_dir = data_dir or get_settings().catalog_dir
     as_of = as_of or date.today()
     files = corpus_files(corpus_dir)
     if not files:
-        raise ValidationError(f"{corpus_dir}: no *.txt files; pass the folder of archived framework texts")
+        raise ValidationError(f"{corpus_dir}: no corpus *.txt files; pass the folder of archived framework texts")
     with tempfile.TemporaryDirectory(prefix="seedbuild-") as scratch:
         scratch_path = Path(scratch)
         catalog_copy = scratch_path / "data"
@@ -226,22 +250,20 @@ def build_seed(corpus_dir: Path, out_dir: Path, *, data_dir: Path | None = None,
         engine = sa.create_engine(f"sqlite:///{scratch_path / 'seed.db'}")
         initialize(engine, catalog_copy)
         store = RawStore(scratch_path / "raw")
-        skipped = []
         with Session(engine) as session:
-            for path in files:
-                source = corpus_source(session, path)
-                if source is None:
-                    skipped.append(path.name)
-                    continue
-                import_file(session, path, source.id, raw_store=store)
-                session.commit()
+            imported = import_corpus(session, corpus_dir, raw_store=store, commit=session.commit)
+            sources = list(session.exec(select(m.Source).order_by(m.Source.id)))
             reviews = apply_reviews(session, load_reviews(data_dir / "reviews", session))
             zeros = add_missing_frameworks(session, "seoul-2024", as_of)
             session.commit()
             counts = export_seed(session, out_dir)
+            silent = silent_revision_rate(session)
+            not_retrieved = [f"{s.id} {k['label']}" for s in sources for k in s.known_versions
+                             if k.get("retrieved") is False]
         engine.dispose()
-    manifest = {"built_on": as_of.isoformat(), "corpus_files": len(files) - len(skipped), "skipped": skipped,
-                "reviews": reviews, "no_framework_levels": zeros, **counts,
+    manifest = {"built_on": as_of.isoformat(), "corpus_files": len(imported.imported), "skipped": imported.skipped,
+                "versions_not_retrieved": not_retrieved, "revision_accounts_missing": imported.missing_accounts,
+                "reviews": reviews, "no_framework_levels": zeros, **counts, "silent_revision_rate": silent,
                 "note": "Derived data only: levels, short quotes with offsets and hashes, version metadata and "
                         "change events. The documents belong to their publishers and are not included."}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

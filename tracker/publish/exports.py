@@ -528,7 +528,13 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
     },
     "documentversion": {
         "fetched_at": "When first retrieved (UTC)", "origin": "fetched, imported, submitted or seed",
-        "raw_sha256": "SHA-256 of the file as downloaded", "text_sha256": "SHA-256 of the normalised text",
+        "url": "The version's own document (the publisher's file or page, never a landing page)",
+        "archived_url": "Archived copy (Wayback Machine) of that document, when one is known",
+        "raw_sha256": "SHA-256 of the file the tracker stored: the download for a fetched version; for an imported "
+                      "corpus copy its plain-text file (not the publisher's file)",
+        "publisher_sha256": "SHA-256 of the publisher's own file: the download, or the corpus manifest's hash",
+        "text_sha256": "SHA-256 of the normalised text the tracker stores",
+        "first_seen_on": "For a silent re-upload: the day the changed file was first seen (its date in the history)",
         "content_type": "HTTP content type", "format": "pdf, html or text", "byte_size": "Size of the file",
         "char_count": "Characters of normalised text", "page_count": "Pages (PDF)",
         "text": "Withheld in open data (publisher's text)", "sections": "JSON list of section headings and offsets",
@@ -561,8 +567,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "commitments": "JSON list of commitment ids the passage maps to", "old_quote": "Passage before",
         "new_quote": "Passage after", "old_section": "Section before", "new_section": "Section after",
         "old_start": "Offset before", "new_start": "Offset after", "similarity": "Similarity of the two passages",
-        "announced": "announced, partly, silent or no-changelog: did the document say so",
-        "published_on": "Publication date of the new version", "detected_at": "When detected (UTC)",
+        "announced": "announced, partly, silent or no-changelog: judged against the company's own account of "
+                     "the new version (its changelog, version history, announcement post)",
+        "announcement_quote": "The sentence of that account that announces the change (empty when silent)",
+        "announcement_source": "Where that sentence appeared: in-document changelog, version history, "
+                               "announcement post",
+        "published_on": "Date of the new version (a re-upload: when first seen)", "detected_at": "When detected (UTC)",
     },
     "assessment": {
         "level": "0 no public evidence, 1 mentioned, 2 partial, 3 comprehensive; empty = not applicable",

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from tracker.core.config import get_settings
 from tracker.core.errors import NotFoundError, ValidationError
 from tracker.store import models as m
+from tracker.store.versions import display_label
 from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -86,13 +87,15 @@ def feed_entries(
     entries = []
     for version in versions:
         source = sources[version.source_id]
-        label = version.version_label or (f"published {version.published_on}" if version.published_on else
-                                          f"retrieved {version.fetched_at.date()}")
+        label = display_label(version)
         lines = [f"New version of {source.title} ({source.kind}) by {companies[source.company_id]}: {label}.",
                  f"Retrieved {version.fetched_at.isoformat(timespec='seconds')} from {version.url}",
                  f"Text SHA-256: {version.text_sha256}"]
+        if version.archived_url:
+            lines.insert(2, f"Archived copy: {version.archived_url}")
         if version.silent_reupload:
-            lines.insert(1, "Silent re-upload: the file changed without a new version label or date.")
+            seen = f" first seen {version.first_seen_on}" if version.first_seen_on else ""
+            lines.insert(1, f"Silent re-upload{seen}: the file changed without a new version label or date.")
         entries.append(FeedEntry(
             id=_tag("version", source.id, version.text_sha256, base_url=base),
             title=f"{companies[source.company_id]}: new version of {source.title} ({label})",
@@ -107,13 +110,16 @@ def feed_entries(
         reasons = "; ".join(f"{r.get('code', '')}: {r.get('detail', '')}" for r in change.reasons) or "none given"
         lines = [f"A commitment passage of {source.title} was {change.direction} "
                  f"({', '.join(change.commitments) or 'no commitment mapped'}).",
-                 f"Reasons: {reasons}.", f"Announced in the document: {change.announced}."]
+                 f"Reasons: {reasons}.", f"Announced by the company: {change.announced}"
+                 + (f' ({change.announcement_source}: "{change.announcement_quote}")' if change.announcement_quote
+                    else "") + "."]
         if change.old_quote:
             lines.append(f"Before: {change.old_quote}")
         if change.new_quote:
             lines.append(f"After: {change.new_quote}")
-        lines.append(f"Version {version.version_label or version.published_on or version.fetched_at.date()}, "
-                     f"{version.url}, text SHA-256 {version.text_sha256}")
+        lines.append(f"Version {display_label(version)}, {version.url}"
+                     + (f" (archived {version.archived_url})" if version.archived_url else "")
+                     + f", text SHA-256 {version.text_sha256}")
         entries.append(FeedEntry(
             id=_tag("change", source.id, version.text_sha256, change.id, base_url=base),
             title=f"{companies[change.company_id]}: commitment {change.direction} in {source.title}",

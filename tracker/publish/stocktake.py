@@ -3,7 +3,7 @@
 Organisers ask this at each summit ("as of Paris, and since Seoul"); journalists load the tables. Everything
 here is plain data (dataclasses, lists of dicts, pandas frames) so the CLI writers, the page and the tests share
 one computation. Dates are *effective* dates: a version counts from its stated publication date (else the day
-we first saw it, see `tracker.ingest.pipeline.effective_date`), an assessment from its `valid_from`. The window of
+we first saw it; a silent re-upload from the day it was first seen: `tracker.store.versions.effective_date`), an assessment from its `valid_from`. The window of
 "what changed" is `since < date <= as_of`. Levels as of a date come from the one as-of query
 (`tracker.store.spans.latest_assessments_query`), so a level recorded for a later date never leaks back.
 
@@ -33,7 +33,7 @@ from tracker.read.queries import (
     version_info,
 )
 from tracker.store import models as m
-from tracker.store.versions import effective_date
+from tracker.store.versions import effective_date, order_key
 from tracker.store.vocabulary import (
     BINDING_STATUSES,
     DEADLINE_STATUS_MEANINGS,
@@ -50,6 +50,10 @@ RATIONALE_QUOTE = re.compile(r'Quote:\s*"(.+)"\s*$', re.DOTALL)
 
 
 # Each column carries its description (metadata 'doc'), so the documentation lives next to the column.
+RAW_SHA_DOC = ("SHA-256 of the file the tracker stored: the download for a fetched version; for an imported "
+               "corpus copy its plain-text file, not the publisher's file")
+PUBLISHER_SHA_DOC = ("SHA-256 of the publisher's own file (the download, or the corpus manifest's hash for an "
+                     "imported copy); empty when unknown")
 
 
 @dataclass
@@ -84,7 +88,8 @@ class LevelRow:
     evidence_section: str = field(metadata={"doc": "Section heading the quote is under"})
     evidence_page: int | None = field(metadata={"doc": "Page of the quote, for PDFs"})
     source_id: str = field(metadata={"doc": "Id of the watched source the document version came from"})
-    source_url: str = field(metadata={"doc": "URL the document version was retrieved from"})
+    source_url: str = field(metadata={"doc": "The document version's own URL (the publisher's file, not a "
+                                             "landing page)"})
     version_id: int | None = field(metadata={"doc": "Id of the document version (stable within this "
                                                     "database)"})
     version_label: str = field(metadata={"doc": "Version label the document states, if any"})
@@ -92,7 +97,10 @@ class LevelRow:
     retrieved_at: datetime | None = field(metadata={"doc": "When the tracker retrieved this version (UTC)"})
     text_sha256: str = field(metadata={"doc": "SHA-256 of the normalised text of the version (with "
                                               "source_id: its natural key)"})
-    raw_sha256: str = field(metadata={"doc": "SHA-256 of the file as downloaded"})
+    raw_sha256: str = field(metadata={"doc": RAW_SHA_DOC})
+    publisher_sha256: str = field(metadata={"doc": PUBLISHER_SHA_DOC})
+    archived_url: str = field(metadata={"doc": "Archived copy (Wayback Machine) of the version's document, if "
+                                               "known"})
 
 
 @dataclass
@@ -153,11 +161,16 @@ class DocumentRow:
     version_label: str = field(metadata={"doc": "Version label the document states, if any"})
     published_on: date | None = field(metadata={"doc": "Publication date the document states, if known"})
     retrieved_at: datetime = field(metadata={"doc": "When the tracker retrieved this version (UTC)"})
-    url: str = field(metadata={"doc": "URL the version was retrieved from"})
+    url: str = field(metadata={"doc": "The version's own document (the publisher's file, not a landing page)"})
+    archived_url: str = field(metadata={"doc": "Archived copy (Wayback Machine) of that document, if known"})
+    silent_reupload: bool = field(metadata={"doc": "True when the file changed under an unchanged label and date "
+                                                   "(dated from the day it was first seen)"})
     text_sha256: str = field(metadata={"doc": "SHA-256 of the normalised text (natural key with source_id)"})
-    raw_sha256: str = field(metadata={"doc": "SHA-256 of the file as downloaded"})
-    why: str = field(metadata={"doc": "'in force' (newest version of a framework document as of the date) "
-                                      "and/or 'cited' (a current level rests on it)"})
+    raw_sha256: str = field(metadata={"doc": RAW_SHA_DOC})
+    publisher_sha256: str = field(metadata={"doc": PUBLISHER_SHA_DOC})
+    why: str = field(metadata={"doc": "'in force' (newest version of a framework document as of the date, "
+                                      "unless a successor document was published by then) and/or 'cited' (a "
+                                      "current level rests on it)"})
 
 
 @dataclass
@@ -297,7 +310,7 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
     versions_by_id = {v.id: v for v in versions}
     evidence = _best_evidence(session, versions_by_id, [c.id for c in commitments])
 
-    levels = _level_rows(companies, commitments, now, then, versions_by_id, sources, evidence)
+    levels = _level_rows(companies, commitments, now, then, versions_by_id, sources, evidence, as_of)
     first_published = published_frameworks_by(session, company_ids, as_of) if company_ids else {}
     deadline_rows = _deadline_rows(framework, companies, session, as_of)
     documents = _document_rows(companies, sources, versions, now)
@@ -360,7 +373,7 @@ def _moved(old: sa.Row | None, new: sa.Row | None) -> str:
 
 def _level_rows(
     companies: list[m.Company], commitments: list[m.Commitment], now: dict, then: dict,
-    versions: dict[int, VersionInfo], sources: dict[str, m.Source], evidence: dict,
+    versions: dict[int, VersionInfo], sources: dict[str, m.Source], evidence: dict, as_of: date,
 ) -> list[LevelRow]:
     # The quote a level rests on: a passage of its own version; else the passage a reviewer quoted; else, for a
     # level that cites no version, the newest passage of the company on the same commitment.
@@ -397,7 +410,7 @@ def _level_rows(
                 level_since=before.level if before else None, moved=_moved(before, current),
                 assessment_id=current.id if current else None,
                 confidence=current.confidence if current else None,
-                rationale=current.rationale if current else "",
+                rationale=_rationale(current, as_of),
                 evidence_quote=quote_text, quote_from=quote_from,
                 evidence_section=(quote.section or "") if quote else "",
                 evidence_page=quote.page if quote else None,
@@ -408,8 +421,19 @@ def _level_rows(
                 retrieved_at=version.fetched_at if version else None,
                 text_sha256=version.text_sha256 if version else "",
                 raw_sha256=(version.raw_sha256 or "") if version else "",
+                publisher_sha256=(version.publisher_sha256 or "") if version else "",
+                archived_url=(version.archived_url or "") if version else "",
             ))
     return rows
+
+
+def _rationale(current: sa.Row | None, as_of: date) -> str:
+    """The assessment's reasons; a 'no framework' level says the date of the view, never another date."""
+    if current is None:
+        return ""
+    if current.method == "no-framework":
+        return f"No safety framework published as of {as_of.isoformat()}."
+    return current.rationale or ""
 
 
 def _mean(values: list[int]) -> float | None:
@@ -444,12 +468,13 @@ def _document_rows(
     newest: dict[str, VersionInfo] = {}
     for version in versions:
         current = newest.get(version.source_id)
-        if current is None or (effective_date(version), version.fetched_at) > (effective_date(current),
-                                                                               current.fetched_at):
+        if current is None or order_key(version) > order_key(current):
             newest[version.source_id] = version
+    # A superseded document stops counting the day its successor is published (the successor has a version).
+    replaced = {sources[source_id].supersedes for source_id in newest if sources[source_id].supersedes}
     why: dict[int, set[str]] = defaultdict(set)
     for source_id, version in newest.items():
-        if sources[source_id].kind == "framework":
+        if sources[source_id].kind == "framework" and source_id not in replaced:
             why[version.id].add("in force")
     cited = {a.version_id for a in now.values() if a.version_id is not None}
     by_id = {v.id: v for v in versions}
@@ -464,8 +489,10 @@ def _document_rows(
         rows.append(DocumentRow(
             company_id=source.company_id, source_id=source.id, title=source.title, kind=source.kind,
             version_id=version.id, version_label=version.version_label or "", published_on=version.published_on,
-            retrieved_at=version.fetched_at, url=version.url, text_sha256=version.text_sha256,
-            raw_sha256=version.raw_sha256 or "", why=", ".join(sorted(reasons, reverse=True)),
+            retrieved_at=version.fetched_at, url=version.url, archived_url=version.archived_url or "",
+            silent_reupload=version.silent_reupload, text_sha256=version.text_sha256,
+            raw_sha256=version.raw_sha256 or "", publisher_sha256=version.publisher_sha256 or "",
+            why=", ".join(sorted(reasons, reverse=True)),
         ))
     rows.sort(key=lambda r: (order[r.company_id], r.source_id, r.version_id))
     return rows
@@ -540,7 +567,9 @@ def _change_rows(
             kind=event.direction, date=effective_date(version), company_id=event.company_id,
             company=names[event.company_id], commitments=" ".join(event.commitments),
             detail=f"{sources[event.source_id].title}: passage {event.direction}"
-                   + (f" ({reasons})" if reasons else "") + f"; announced: {event.announced}",
+                   + (f" ({reasons})" if reasons else "") + f"; announced: {event.announced}"
+                   + (f' ({event.announcement_source}: "{event.announcement_quote}")' if event.announcement_quote
+                      else ""),
             old_level=None, new_level=None, old_quote=event.old_quote or "", new_quote=event.new_quote or "",
             source_id=event.source_id, source_url=version.url, version_id=version.id,
             text_sha256=version.text_sha256, change_id=event.id, assessment_id=None,

@@ -23,6 +23,7 @@ from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, NotFoundError
 from tracker.read.asof import latest_assessments, levels_in_force
 from tracker.store import models as m
+from tracker.store import versions as versionfacts
 from tracker.store.vocabulary import BINDING_STATUSES, DIRECTION_ORDER
 
 
@@ -228,7 +229,8 @@ VERSION_META = (
     m.DocumentVersion.origin, m.DocumentVersion.version_label, m.DocumentVersion.published_on,
     m.DocumentVersion.char_count, m.DocumentVersion.page_count, m.DocumentVersion.format,
     m.DocumentVersion.silent_reupload, m.DocumentVersion.raw_sha256, m.DocumentVersion.text_sha256,
-    m.DocumentVersion.previous_version_id, m.DocumentVersion.text.is_not(None).label("has_text"),
+    m.DocumentVersion.previous_version_id, m.DocumentVersion.archived_url, m.DocumentVersion.publisher_sha256,
+    m.DocumentVersion.first_seen_on, m.DocumentVersion.text.is_not(None).label("has_text"),
 )
 
 
@@ -253,18 +255,18 @@ class VersionInfo:
     raw_sha256: str | None
     text_sha256: str
     previous_version_id: int | None
+    archived_url: str | None  # Wayback copy of the version's own document (`url`)
+    publisher_sha256: str | None  # the publisher's file; `raw_sha256` is the file the tracker stored
+    first_seen_on: date | None  # a silent re-upload: the day it was first seen (its effective date)
     has_text: bool
 
     @property
     def effective_date(self) -> date:
-        return self.published_on or self.fetched_at.date()  # type: ignore[attr-defined]
+        return versionfacts.effective_date(self)  # type: ignore[arg-type]
 
     @property
     def label(self) -> str:
-        name = f"v{self.version_label}" if self.version_label and self.version_label[:1].isdigit() else (
-            self.version_label or "")
-        when = self.effective_date.isoformat()
-        return f"{name} ({when})" if name else when
+        return versionfacts.display_label(self)  # type: ignore[arg-type]
 
 
 _VERSION_FIELDS = operator.itemgetter(*VersionInfo.__dataclass_fields__)
@@ -359,6 +361,8 @@ class ChangeItem:
     detected_at: object
     old_version: VersionInfo | None
     new_version: VersionInfo
+    announcement_quote: str | None = None  # the company's own words announcing it
+    announcement_source: str | None = None  # where they appeared (in-document changelog, announcement post, ...)
 
     @property
     def effective_date(self) -> date:
@@ -402,6 +406,7 @@ def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[Chan
             list(change.reasons or []), list(change.commitments or []), change.old_quote, change.new_quote,
             change.old_section, change.new_section, change.announced, change.similarity, change.detected_at,
             _prefixed_version(row, "old_"), _prefixed_version(row, "new_"),  # type: ignore[arg-type]
+            change.announcement_quote, change.announcement_source,
         ))
     return items
 

@@ -201,9 +201,15 @@ class DocumentVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source_id: str = Field(foreign_key="source.id", index=True)
     fetched_at: datetime = _ts(default_factory=utcnow)
-    url: str
+    url: str  # this version's own document (the PDF or page itself, never a landing page)
+    archived_url: str | None = None  # an archived copy of that document (Wayback capture), when one is known
     origin: str = "fetched"  # fetched | imported | submitted | seed
+    # SHA-256 of the bytes the tracker stored: the download for a fetched version, the imported file otherwise
+    # (for a corpus import that is the corpus's plain-text copy, not the publisher's file).
     raw_sha256: str | None = Field(default=None, max_length=64)
+    # SHA-256 of the publisher's own file: the download for a fetched version, the corpus manifest's hash for
+    # an imported one; None when unknown.
+    publisher_sha256: str | None = Field(default=None, max_length=64)
     text_sha256: str = Field(max_length=64, index=True)
     content_type: str | None = None
     format: str | None = None
@@ -216,6 +222,8 @@ class DocumentVersion(SQLModel, table=True):
     published_on: date | None = Field(default=None, index=True)
     published_on_evidence: str | None = None
     silent_reupload: bool = False
+    # A silent re-upload speaks for the day it was first seen, not the date it still states.
+    first_seen_on: date | None = None
     previous_version_id: int | None = Field(default=None, foreign_key="documentversion.id")
     mapped_method: str | None = None  # METHOD_VERSION of the mapping that produced its Evidence
     mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence"}} suggested by mapping
@@ -280,6 +288,10 @@ class ChangeEvent(SQLModel, table=True):
     new_start: int | None = None
     similarity: float | None = None
     announced: str = "silent"  # announced | partly | silent | no-changelog
+    # The company's own words that announce the change (one sentence of its account), and where they appeared
+    # ("in-document changelog", "version history", "announcement post"); None when silent.
+    announcement_quote: str | None = _text()
+    announcement_source: str | None = None
     published_on: date | None = None
     detected_at: datetime = _ts(default_factory=utcnow)
     method: str = ""
