@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from tracker.core.config import get_settings
 from tracker.core.errors import NotFoundError, ValidationError
+from tracker.read.reviews import corrections
 from tracker.store import models as m
 from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS
 
@@ -176,11 +177,42 @@ def company_feed(session: Session, company_id: str | None, *, limit: int = DEFAU
                        alternate=app_url("company", base, company=company_id))
 
 
+def correction_entries(session: Session, *, company_id: str | None = None, limit: int = DEFAULT_LIMIT,
+                       base_url: str | None = None) -> list[FeedEntry]:
+    """The public corrections log as entries: what a published judgement was, what it is now, and why."""
+    base = base_url or get_settings().public_url
+    entries = []
+    for item in corrections(session, company_id=company_id, limit=limit):
+        when = datetime(item.on.year, item.on.month, item.on.day, tzinfo=UTC)
+        what = f"level on {item.subject}" + (f" from {item.valid_from}" if item.valid_from else "") if (
+            item.kind == "level") else f"change in {item.subject}"
+        entries.append(FeedEntry(
+            id=_tag("correction", *item.key.split("/"), base_url=base),
+            title=f"{item.company_name}: {what} corrected ({item.before} → {item.after})", updated=when,
+            published=when, company_id=item.company_id, company=item.company_name,
+            link=app_url("corrections", base, company=item.company_id), related=None, category=f"correction-{item.kind}",
+            content="\n".join([f"Corrected on {item.on.isoformat()} by {', '.join(item.reviewers)}.",
+                               f"Before: {item.before}", f"After: {item.after}", f"Reason: {item.reason}"]),
+        ))
+    return entries
+
+
+def corrections_feed(session: Session, *, company_id: str | None = None, limit: int = DEFAULT_LIMIT,
+                     base_url: str | None = None) -> bytes:
+    base = base_url or get_settings().public_url
+    return render_atom(correction_entries(session, company_id=company_id, limit=limit, base_url=base),
+                       title="Commitment Tracker: corrections", feed_id=_tag("feed", "corrections", base_url=base),
+                       alternate=app_url("corrections", base))
+
+
 def write_feeds(session: Session, *, out: Path | None = None, company_id: str | None = None,
-                per_company: Path | None = None, limit: int = DEFAULT_LIMIT) -> list[Path]:
-    """`out`: one feed (all, or `company_id`'s); `per_company`: all.xml plus <company>.xml for each company."""
+                per_company: Path | None = None, limit: int = DEFAULT_LIMIT, corrections: bool = False) -> list[Path]:
+    """`out`: one feed (all, or `company_id`'s; the corrections log with `corrections`); `per_company`: all.xml
+    plus <company>.xml for each company."""
     if out is None and per_company is None:
         raise ValidationError("give --out PATH, --per-company DIR, or both")
+    if corrections and per_company is not None:
+        raise ValidationError("--corrections writes one feed: give --out PATH")
     if limit < 1:
         raise ValidationError("--limit must be at least 1")
     written = []
@@ -188,7 +220,8 @@ def write_feeds(session: Session, *, out: Path | None = None, company_id: str | 
         if out.is_dir():
             raise ValidationError(f"{out} is a folder; --out takes a file path (e.g. {out / 'feed.xml'})")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(company_feed(session, company_id, limit=limit))
+        out.write_bytes(corrections_feed(session, company_id=company_id, limit=limit) if corrections
+                        else company_feed(session, company_id, limit=limit))
         written.append(out)
     if per_company is not None:
         if per_company.exists() and not per_company.is_dir():
