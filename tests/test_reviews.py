@@ -19,7 +19,7 @@ from tracker.cli import main
 from tracker.core.config import PROJECT_ROOT
 from tracker.core.errors import NotFoundError, PermissionDenied, ValidationError
 from tracker.core.yamlfile import load_model
-from tracker.publish.feeds import corrections_feed
+from tracker.publish.feeds import company_feed, corrections_feed
 from tracker.read import queries
 from tracker.read.reviews import corrections, reviewer_agreement
 from tracker.store import models as m
@@ -127,6 +127,9 @@ def test_disagreement_goes_to_adjudication_and_the_correction_is_public(session,
     session.commit()
     assert changes["removed"].id not in {c.id for c in queries.change_feed(session)}
     assert changes["removed"].id in {c.id for c in queries.change_feed(session, include_dismissed=True)}
+    feed = company_feed(session, "openai", base_url="https://tracker.example").decode()
+    assert "commitment removed" not in feed and "commitment weakened" in feed  # dismissed: left out of the feed
+    assert "Review: automatic (not reviewed)." in feed
     stored = session.get(m.ChangeEvent, changes["removed"].id)
     assert stored.direction == "removed"  # the automatic call is kept, never overwritten
     log = corrections(session)
@@ -152,8 +155,8 @@ def test_one_reviewer_is_enough_for_an_announcement_and_a_level(session, people,
     rv.decide(session, people["rev1"], level, level=1, quote="We may halt deployment when a threshold is crossed.",
               reason="The halt is only a possibility.")
     session.commit()
-    cell = queries.company_view(session, "openai", date(2025, 7, 1))
-    assert cell is not None
+    cell = queries.overview(session, "seoul-2024", date(2025, 7, 1)).cells[("openai", "seoul-2024/IV")]
+    assert (cell.level, cell.review_label) == (1, "reviewed")
     reviewed = session.exec(select(m.Assessment).where(m.Assessment.basis == "reviewed")).one()
     assert (reviewed.level, reviewed.assessor, reviewed.version_id) == (1, "rev1", changes["level"].version_id)
     assert level not in {i.id for i in rv.queue(session, people["rev2"])}

@@ -4,6 +4,8 @@ A reader subscribes once and sees each new framework version and each weakened o
 it is detected. Entry ids are tag: URIs built from natural keys (source id + text hash for a version; source,
 new version's hash and the change id for a change), so they do not change when the feed is regenerated.
 Content is plain text (`type="text"`): ElementTree escapes it, so scraped quotes can never become markup.
+A change shows its published call and review label (`tracker.read.reviews`); one a reviewer dismissed as not
+a change is left out. The corrections feed lists every published judgement a reviewer changed.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from sqlmodel import Session, select
 
 from tracker.core.config import get_settings
 from tracker.core.errors import NotFoundError, ValidationError
-from tracker.read.reviews import corrections
+from tracker.read.reviews import change_states, corrections
 from tracker.store import models as m
-from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS
+from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS, REVIEW_LABELS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_DATE = "2024"  # the year the tag authority minted these ids; never change it, or every id changes
@@ -102,13 +104,19 @@ def feed_entries(
             link=app_url("company", base, company=source.company_id), related=version.url,
             category="new_version", content="\n".join(lines),
         ))
+    states = change_states(session, [(c.id, c.direction, c.announced) for c in changes])
     for change in changes:
+        state = states[change.id]
+        if state.dismissed:
+            continue  # a reviewer found it was not a change; the corrections feed says so
+        direction, announced = state.direction or change.direction, state.announced or change.announced
         source = sources[change.source_id]
         version = by_id[change.new_version_id]
         reasons = "; ".join(f"{r.get('code', '')}: {r.get('detail', '')}" for r in change.reasons) or "none given"
-        lines = [f"A commitment passage of {source.title} was {change.direction} "
+        lines = [f"A commitment passage of {source.title} was {direction} "
                  f"({', '.join(change.commitments) or 'no commitment mapped'}).",
-                 f"Reasons: {reasons}.", f"Announced in the document: {change.announced}."]
+                 f"Reasons: {reasons}.", f"Announced in the document: {announced}.",
+                 f"Review: {REVIEW_LABELS.get(state.status, state.status)}."]
         if change.old_quote:
             lines.append(f"Before: {change.old_quote}")
         if change.new_quote:
@@ -117,11 +125,11 @@ def feed_entries(
                      f"{version.url}, text SHA-256 {version.text_sha256}")
         entries.append(FeedEntry(
             id=_tag("change", source.id, version.text_sha256, change.id, base_url=base),
-            title=f"{companies[change.company_id]}: commitment {change.direction} in {source.title}",
+            title=f"{companies[change.company_id]}: commitment {direction} in {source.title}",
             updated=change.detected_at, published=_as_datetime(change.published_on),
             company_id=change.company_id, company=companies[change.company_id],
             link=app_url("changes", base, company=change.company_id), related=version.url,
-            category=change.direction, content="\n".join(lines),
+            category=direction, content="\n".join(lines),
         ))
     entries.sort(key=lambda e: (e.updated, e.id), reverse=True)
     return entries[:limit]

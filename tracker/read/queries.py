@@ -43,6 +43,11 @@ class Cell:
     assessment_id: int
     version_id: int | None  # the document version the level rests on (its quotes are the evidence)
 
+    @property
+    def review_label(self) -> str:
+        """automatic (not reviewed) / reviewed / self-reported: the label public pages show beside a level."""
+        return REVIEW_LABELS.get(self.basis, self.basis)
+
 
 @dataclass(slots=True)
 class AssessedCell(Cell):
