@@ -125,7 +125,9 @@ def _judgement(item: rv.QueueItem) -> None:
                                              if item.reviewers else ""), icon="ℹ️")
         if item.rationale:
             st.text(item.rationale)
-    links = " · ".join(filter(None, [_link("Live document ↗", item.live_url), _link("Stored copy", item.archived),
+    links = " · ".join(filter(None, [_link("Live document ↗", item.live_url),
+                                     _link("This version's address ↗", item.version_url),
+                                     _link("Web archive ↗", item.web_archive), _link("Stored copy", item.archived),
                                      _link("Previous stored copy", item.old_archived)]))
     if links:
         st.markdown(links)

@@ -72,6 +72,7 @@ def test_queue_ranks_weakenings_first_and_is_for_reviewers_only(session, people,
     assert items[0].id == f"change-{changes['weakened'].id}" and items[0].direction == "weakened"
     assert items[0].old_quote == OLD and items[0].new_quote == NEW and items[0].reasons
     assert items[0].live_url and items[0].archived.startswith("documents?source=")
+    assert items[0].web_archive == f"https://web.archive.org/web/20250601/{items[0].version_url}"
     level = next(i for i in items if i.id == f"level-{changes['level'].id}")
     assert (level.level, level.level_in_force, level.confidence) == (2, 3, 0.4)
     assert level.evidence == ["We may halt deployment when a threshold is crossed."]

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.accounts import selfreports as sr
@@ -79,8 +80,10 @@ class QueueItem:
     new_quote: str | None = None
     evidence: list[str] = field(default_factory=list)  # quotes from the document (level items)
     reasons: list[str] = field(default_factory=list)
-    live_url: str | None = None
+    live_url: str | None = None  # the address the source is watched at (what is online today)
+    version_url: str | None = None  # where this version was published
     archived: str | None = None  # the stored copy in the app: documents?source=...&version=...
+    web_archive: str | None = None  # the Internet Archive's capture of that address nearest the version's date
     old_archived: str | None = None
     reviewers: list[str] = field(default_factory=list)  # who decided already (awaiting a second / adjudication)
     rationale: str = ""
@@ -101,6 +104,30 @@ def _archived(version: m.DocumentVersion | None) -> str | None:
     return f"documents?source={version.source_id}&version={version.id}" if version else None
 
 
+def _source_urls(session: Session) -> dict[str, str]:
+    return dict(session.exec(select(m.Source.id, m.Source.url)).all())
+
+
+def _versions(session: Session, ids: set[int]) -> dict[int, m.DocumentVersion]:
+    """Versions by id without their texts (a queue lists hundreds; quotes are on the items already)."""
+    if not ids:
+        return {}
+    return {v.id: v for v in session.exec(select(m.DocumentVersion).options(sa.orm.defer(m.DocumentVersion.text))
+                                          .where(m.DocumentVersion.id.in_(list(ids))))}
+
+
+def _links(sources: dict[str, str], version: m.DocumentVersion | None) -> dict[str, str | None]:
+    """Live, version, stored and web-archive addresses of the document a judgement rests on."""
+    if version is None:
+        return {}
+    source_url = sources.get(version.source_id)
+    live = source_url if source_url and source_url.startswith("http") else None
+    web = (f"https://web.archive.org/web/{effective_date(version):%Y%m%d}/{version.url}"
+           if version.url.startswith("http") else None)
+    return {"live_url": live, "version_url": version.url if version.url.startswith("http") else None,
+            "archived": _archived(version), "web_archive": web}
+
+
 def _probability(change: m.ChangeEvent) -> float | None:
     value = getattr(change, "probability", None)  # set by the change analysis when it scores weakenings
     return float(value) if value is not None else None
@@ -115,9 +142,9 @@ def _change_items(session: Session, actor: m.User) -> list[QueueItem]:
     states = change_states(session, [(c.id, c.direction, c.announced) for c in changes])
     grouped = reviews_by_change(session, [c.id for c in changes if states[c.id].reviewers])
     names = dict(session.exec(select(m.Company.id, m.Company.name)).all())
-    version_ids = {c.new_version_id for c in changes} | {c.old_version_id for c in changes if c.old_version_id}
-    versions = {v.id: v for v in session.exec(select(m.DocumentVersion).where(
-        m.DocumentVersion.id.in_(list(version_ids))))} if version_ids else {}
+    versions = _versions(session, {c.new_version_id for c in changes}
+                         | {c.old_version_id for c in changes if c.old_version_id})
+    sources = _source_urls(session)
     items = []
     for change in changes:
         state = states[change.id]
@@ -143,7 +170,7 @@ def _change_items(session: Session, actor: m.User) -> list[QueueItem]:
             on=change.published_on or (effective_date(new) if new else None),
             old_quote=change.old_quote, new_quote=change.new_quote,
             reasons=[f"{r.get('code', '')}: {r.get('detail', '')}".strip(": ") for r in change.reasons or []],
-            live_url=new.url if new else None, archived=_archived(new), old_archived=_archived(old),
+            **_links(sources, new), old_archived=_archived(old),
             reviewers=list(state.reviewers),
             rationale="; ".join(f"{r.reviewer}: {r.reason}" for r in reviews),
         ))
@@ -189,8 +216,8 @@ def _level_items(session: Session) -> list[QueueItem]:
     if not candidates:
         return []
     names = dict(session.exec(select(m.Company.id, m.Company.name)).all())
-    versions = {v.id: v for v in session.exec(select(m.DocumentVersion).where(
-        m.DocumentVersion.id.in_(list({a.version_id for a, _ in candidates}))))}
+    versions = _versions(session, {a.version_id for a, _ in candidates})
+    sources = _source_urls(session)
     quotes: dict[tuple[int, str], list[str]] = {}
     for e in session.exec(select(m.Evidence).where(m.Evidence.version_id.in_(list(versions)))
                           .order_by(m.Evidence.score.desc())):
@@ -203,7 +230,7 @@ def _level_items(session: Session) -> list[QueueItem]:
             commitment=a.commitment_id, commitments=[a.commitment_id], status=ReviewStatus.AUTOMATIC, level=a.level,
             level_in_force=previous.level if previous else None, confidence=a.confidence, on=a.valid_from,
             evidence=quotes.get((a.version_id, a.commitment_id), [])[:5], rationale=a.rationale,
-            live_url=version.url if version else None, archived=_archived(version),
+            **_links(sources, version),
         ))
     return items
 

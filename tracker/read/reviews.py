@@ -135,29 +135,36 @@ def _call(direction: str | None, announced: str | None, dismissed: bool) -> str:
 
 
 def level_corrections(session: Session) -> list[Correction]:
-    """Reviewed levels that differ from the judgement they replaced for the same company, commitment and date."""
+    """Reviewed levels that differ from the judgement they replaced for the same company, commitment and date.
+
+    The first review of a cell and date is compared with the automatic level of that date (whenever either was
+    recorded: a shipped review may predate the pipeline's row); a later review with the review before it.
+    """
     names = dict(session.exec(select(m.Company.id, m.Company.name)).all())
     rows = session.exec(
         select(m.Assessment).where(m.Assessment.basis.in_(("automatic", "reviewed")))
-        .order_by(m.Assessment.company_id, m.Assessment.commitment_id, m.Assessment.valid_from,
-                  m.Assessment.recorded_at, m.Assessment.id)
+        .order_by(m.Assessment.recorded_at, m.Assessment.id)
     ).all()
-    out = []
-    previous: m.Assessment | None = None
+    by_cell: dict[tuple[str, str, date], list[m.Assessment]] = defaultdict(list)
     for a in rows:
-        same_cell = previous is not None and (previous.company_id, previous.commitment_id, previous.valid_from) == (
-            a.company_id, a.commitment_id, a.valid_from)
-        if a.basis == "reviewed" and same_cell and previous.level != a.level:
-            rationale, quote = split_rationale(a.rationale)
-            out.append(Correction(
-                on=a.recorded_at.date(), kind="level", company_id=a.company_id,
-                company_name=names.get(a.company_id, a.company_id), subject=a.commitment_id,
-                before=f"{_level_word(previous.level)}, {previous.basis}", after=f"{_level_word(a.level)}, reviewed",
-                reason=rationale + (f' Quote: "{quote}"' if quote else ""), reviewers=(a.assessor,),
-                key=f"level/{a.id}", valid_from=a.valid_from,
-                link_params={"company": a.company_id, "commitment": a.commitment_id},
-            ))
-        previous = a
+        by_cell[(a.company_id, a.commitment_id, a.valid_from)].append(a)
+    out = []
+    for same_day in by_cell.values():
+        automatic = [a for a in same_day if a.basis == "automatic"]
+        previous = automatic[-1] if automatic else None
+        for a in (r for r in same_day if r.basis == "reviewed"):
+            if previous is not None and previous.level != a.level:
+                rationale, quote = split_rationale(a.rationale)
+                out.append(Correction(
+                    on=a.recorded_at.date(), kind="level", company_id=a.company_id,
+                    company_name=names.get(a.company_id, a.company_id), subject=a.commitment_id,
+                    before=f"{_level_word(previous.level)}, {previous.basis}",
+                    after=f"{_level_word(a.level)}, reviewed by {a.assessor}",
+                    reason=rationale + (f' Quote: "{quote}"' if quote else ""), reviewers=(a.assessor,),
+                    key=f"level/{a.id}", valid_from=a.valid_from,
+                    link_params={"company": a.company_id, "commitment": a.commitment_id},
+                ))
+            previous = a
     return out
 
 
