@@ -81,3 +81,24 @@ def test_reviewer_clears_twenty_items_without_leaving_the_page(workbench_db):
     assert not corrections.exception
     shown = corrections.dataframe[0].value
     assert set(shown["after"]) == {"not a change (dismissed)"}  # the non-weakenings dismissed by one reviewer
+
+
+def test_corrections_and_methodology_pages_show_reviewer_agreement(workbench_db):
+    page = PROJECT_ROOT / "app_pages"
+    empty = AppTest.from_file(str(page / "corrections.py"), default_timeout=60).run()
+    assert not empty.exception and "No corrections yet" in " ".join(i.value for i in empty.info)
+    before = AppTest.from_file(str(page / "methodology.py"), default_timeout=60).run()
+    assert not before.exception
+    assert "No change has been decided by two reviewers yet." in [i.value for i in before.info]
+    from tracker.accounts import reviews as rv
+
+    with Session(workbench_db, expire_on_commit=False) as session:
+        auth.create_user(session, auth.command_line_actor(), "rev2", "reviewer", password=PASSWORD)
+        weakened = session.exec(select(m.ChangeEvent).where(m.ChangeEvent.direction == "weakened")).all()
+        for change, second in zip(weakened[:2], ({"confirm": True}, {"direction": "reworded"}), strict=True):
+            rv.decide(session, auth.get_user(session, "rev1"), f"change-{change.id}", confirm=True, reason="softer")
+            rv.decide(session, auth.get_user(session, "rev2"), f"change-{change.id}", reason="second", **second)
+        session.commit()
+    after = AppTest.from_file(str(page / "methodology.py"), default_timeout=60).run()
+    rate = next(metric for metric in after.metric if metric.label == "Agreement rate")
+    assert rate.value == "50%"
