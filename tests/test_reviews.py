@@ -140,6 +140,21 @@ def test_disagreement_goes_to_adjudication_and_the_correction_is_public(session,
     assert "review.adjudicate" in audit_actions(session)
 
 
+def test_an_admin_who_disagreed_may_adjudicate_and_pages_see_each_decision_at_once(session, people, changes):
+    item = f"change-{changes['weakened'].id}"
+    version = queries.data_version(session)
+    rv.decide(session, people["rev1"], item, confirm=True, reason="softened")
+    assert queries.data_version(session) != version  # cached page reads miss at once
+    assert rv.decide(session, people["admin1"], item, direction="reworded", reason="same duty").status == \
+        "adjudication"
+    assert rv.decide(session, people["admin1"], item, direction="reworded", reason="settled").status == \
+        "reviewed-by-two"
+    session.commit()
+    change = next(c for c in queries.change_feed(session) if c.id == changes["weakened"].id)
+    assert (change.direction, change.automatic_direction, change.review_label) == (
+        "reworded", "weakened", "reviewed by two")
+
+
 def test_one_reviewer_is_enough_for_an_announcement_and_a_level(session, people, changes):
     item = f"change-{changes['strengthened'].id}"
     assert rv.decide(session, people["rev1"], item, announced="silent", reason="not in the changelog").status == \

@@ -324,10 +324,12 @@ class ChangeReview(SQLModel, table=True):
 
     `change_id` has no foreign key on purpose: re-analysing a version deletes and re-inserts its change events
     (`tracker.ingest.pipeline`), and a decision must not block that or vanish with it; the automatic call it
-    judged is copied here. One row per (change, reviewer): a second decision by the same person is refused.
+    judged is copied here. One decision per (change, reviewer), refused in `tracker.accounts.reviews` and backed
+    by the unique key; an admin who was one of two disagreeing reviewers may still adjudicate (decision
+    "adjudicate").
     """
 
-    __table_args__ = (sa.UniqueConstraint("change_id", "reviewer"),)
+    __table_args__ = (sa.UniqueConstraint("change_id", "reviewer", "decision"),)
     id: int | None = Field(default=None, primary_key=True)
     change_id: int = Field(index=True)
     company_id: str = Field(foreign_key="company.id", index=True)

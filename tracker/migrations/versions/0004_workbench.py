@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
     sa.ForeignKeyConstraint(['reviewer_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('change_id', 'reviewer')
+    sa.UniqueConstraint('change_id', 'reviewer', 'decision')
     )
     with op.batch_alter_table('changereview', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_changereview_change_id'), ['change_id'], unique=False)
