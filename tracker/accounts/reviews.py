@@ -19,7 +19,7 @@ follows the two-reviewer rule of `tracker.read.reviews`. A level decision append
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -478,12 +478,3 @@ def import_reviews(session: Session, actor: m.User | None, reviews_dir: Path) ->
     for assessment in added:
         record(session, actor, "review.import", "assessment", assessment.id, after=snapshot(assessment))
     return added
-
-
-def recent_decisions(session: Session, actor: m.User | None, *, days: int = 30) -> list[m.AuditLog]:
-    """This reviewer's own decisions of the last days, newest first (the page's confirmation list)."""
-    actor = require_role(actor, *REVIEWERS, doing="see review decisions")
-    since = datetime.now(UTC) - timedelta(days=days)
-    return list(session.exec(select(m.AuditLog).where(
-        m.AuditLog.actor == actor.username, m.AuditLog.action.like("review.%"), m.AuditLog.at >= since)
-        .order_by(m.AuditLog.at.desc(), m.AuditLog.id.desc())))
