@@ -66,6 +66,8 @@ PAGES = {
     "About the data": [
         st.Page("app_pages/sources.py", title="Sources health", icon=":material/monitor_heart:", url_path="sources"),
         st.Page("app_pages/methodology.py", title="Methodology", icon=":material/menu_book:", url_path="methodology"),
+        st.Page("app_pages/corrections.py", title="Corrections", icon=":material/published_with_changes:",
+                url_path="corrections"),
     ],
 }
 

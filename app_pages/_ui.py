@@ -18,7 +18,7 @@ from tracker.core.work import read_only
 if TYPE_CHECKING:
     from sqlmodel import Session
 from tracker.core.errors import TrackerError
-from tracker.read import queries
+from tracker.read import queries, reviews
 from tracker.read.text import escape_markdown
 from tracker.store.vocabulary import BASIS_MEANINGS, BASIS_SYMBOLS, LEVELS
 
@@ -76,6 +76,8 @@ version_feed = cached(queries.version_feed)
 documents = cached(queries.documents)
 sources_health = cached(queries.sources_health)
 submission_links = cached(queries.submission_links)
+corrections = cached(reviews.corrections)
+reviewer_agreement = cached(reviews.reviewer_agreement)
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False)

@@ -63,6 +63,16 @@ with tabs[3]:
             st.dataframe(directions["per_class"], hide_index=True, width="stretch")
     else:
         st.info("No change-detection agreement report yet (data/metrics/changes.json).")
+    agreement = _ui.reviewer_agreement()
+    st.markdown("**Between reviewers** (changes decided by two different reviewers; a weakening is published as "
+                "reviewed only when a second reviewer agrees)")
+    if agreement.rate is None:
+        st.info("No change has been decided by two reviewers yet.")
+    else:
+        cols = st.columns(3)
+        cols[0].metric("Agreement rate", f"{agreement.rate:.0%}")
+        cols[1].metric("Changes decided by two", agreement.changes)
+        cols[2].metric("Adjudicated by an admin", agreement.adjudicated)
 with tabs[4]:
     st.markdown(
         "- A level is about **public documents**: 0 means the tracker found nothing in what the company "

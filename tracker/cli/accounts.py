@@ -1,4 +1,4 @@
-"""Accounts and audit: user, audit."""
+"""Accounts, audit and review: user, audit, review."""
 
 from __future__ import annotations
 
@@ -120,3 +120,75 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=("csv", "json"), help="default: from the file suffix, else csv")
     export.add_argument("--entity", help="only this entity type (user, selfreport, assessment)")
     parser.set_defaults(handler=_cmd_audit_export)
+
+
+def _reviewer(session, username: str):
+    """The account a scripted decision is made as: it must exist; the domain checks its role."""
+    from tracker.accounts import auth
+
+    return auth.get_user(session, username)
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from tracker.accounts import reviews
+    from tracker.accounts.auth import command_line_actor
+    from tracker.core.db import session_scope
+
+    with session_scope() as session:
+        if args.review_command == "queue":
+            actor = _reviewer(session, args.as_user) if args.as_user else command_line_actor()
+            items = reviews.queue(session, actor, kinds=args.kind, company_id=args.company)
+            if args.json:
+                print_json([item.as_json() for item in items])
+            else:
+                for item in items:
+                    call = (f"level {item.level}" if item.kind in ("level", "self-report")
+                            else f"{item.direction}, {item.announced}")
+                    confidence = "" if item.confidence is None else f" · confidence {item.confidence:.2f}"
+                    print(f"{item.id:<16} {item.kind:<12} {item.company:<10} {item.commitment or '-':<16} "
+                          f"{call}{confidence} · {item.status}")
+                print(f"{len(items)} item(s) awaiting review")
+        elif args.review_command == "decide":
+            actor = _reviewer(session, args.as_user)
+            result = reviews.decide(session, actor, args.item_id, reason=args.reason, confirm=args.confirm,
+                                    level=args.level, quote=args.quote, direction=args.direction,
+                                    announced=args.announced, dismiss=args.dismiss)
+            print(result.message)
+        elif args.review_command == "export":
+            written = reviews.export_reviews(session, command_line_actor(), Path(args.out))
+            print(f"wrote {len(written)} review file(s) to {args.out}")
+        elif args.review_command == "import":
+            added = reviews.import_reviews(session, command_line_actor(), Path(args.dir))
+            print(f"imported {len(added)} reviewed level(s) from {args.dir} (rows already present were skipped)")
+    return 0
+
+
+@command
+def _register_review(sub: argparse._SubParsersAction) -> None:
+    from tracker.store.vocabulary import ANNOUNCEMENT_STATES, DIRECTIONS, REVIEW_KINDS
+
+    parser = sub.add_parser("review", help="review workbench: queue, decide, export and import reviews")
+    actions = parser.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    queue = actions.add_parser("queue", help="what awaits review, ranked (weakenings first)")
+    queue.add_argument("--json", action="store_true", help="a JSON list of items")
+    queue.add_argument("--as", dest="as_user", metavar="USER", help="the queue as this reviewer sees it "
+                       "(leaves out what they already decided)")
+    queue.add_argument("--kind", action="append", choices=REVIEW_KINDS, help="only these kinds (repeatable)")
+    queue.add_argument("--company", help="only this company (company id)")
+    decide = actions.add_parser("decide", help="record a decision on one queued item as a reviewer")
+    decide.add_argument("item_id", metavar="ID", help="e.g. change-12, level-345, selfreport-3")
+    decide.add_argument("--as", dest="as_user", required=True, metavar="USER", help="reviewer or admin account")
+    choice = decide.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--confirm", action="store_true", help="agree with the call on the table")
+    choice.add_argument("--level", type=int, choices=range(4), metavar="N", help="correct a level to N (0-3)")
+    choice.add_argument("--direction", choices=DIRECTIONS, help="correct a change's direction")
+    choice.add_argument("--announced", choices=ANNOUNCEMENT_STATES, help="correct a change's announced/silent call")
+    choice.add_argument("--dismiss", action="store_true", help="not a change (re-split passage, extraction "
+                        "artefact); rejects a self-report")
+    decide.add_argument("--quote", help="with --level: the sentence of the document that justifies it")
+    decide.add_argument("--reason", required=True, help="why (shown in the corrections log)")
+    export = actions.add_parser("export", help="write reviewed levels as <company>.yaml (the data/reviews format)")
+    export.add_argument("--out", required=True, help="folder to write")
+    imp = actions.add_parser("import", help="add the reviews of a folder of <company>.yaml files (idempotent)")
+    imp.add_argument("dir", help="folder of review files, e.g. data/reviews")
+    parser.set_defaults(handler=_cmd_review)

@@ -70,6 +70,8 @@ def _register_feed(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--company", help="only this company (company id)")
     parser.add_argument("--per-company", metavar="DIR", help="write all.xml and one <company>.xml per company")
     parser.add_argument("--limit", type=int, default=200, help="entries per feed (default 200, newest first)")
+    parser.add_argument("--corrections", action="store_true", help="the corrections log instead: every published "
+                        "judgement a reviewer changed (with --out)")
     parser.set_defaults(handler=cmd_feed)
 
 
@@ -80,6 +82,6 @@ def cmd_feed(args: argparse.Namespace) -> int:
     with session_scope() as session:
         written = write_feeds(session, out=Path(args.out) if args.out else None, company_id=args.company,
                               per_company=Path(args.per_company) if args.per_company else None,
-                              limit=args.limit)
+                              limit=args.limit, corrections=args.corrections)
     print(f"wrote {len(written)} feed(s): {written[0]}" + (" ..." if len(written) > 1 else ""))
     return 0

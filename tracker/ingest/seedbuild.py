@@ -6,7 +6,8 @@ re-uploads at the day they were first seen), with its own document URL, archived
 and with the company's own account of the revision (`changelogs/`) so each change is judged announced or
 silent against it; files the catalog lists as editions (Naver's Korean renderings) or does not know are listed
 in the manifest's `skipped` with the reason. The pipeline maps and compares each version with its immediate
-predecessor only; reviewers' corrections in `data/reviews/*.yaml` are added as `reviewed` assessments;
+predecessor only; reviewers' corrections in `data/reviews/*.yaml` are added as `reviewed` assessments through the `review import` path
+(`tracker.store.reviewfiles`);
 signatories with no framework get level 0 with the reason; then the derived data (never the documents) is
 written as JSON Lines that `tracker.ingest.seed.load_seed` reads. The same inputs give the same bytes.
 """
@@ -21,40 +22,23 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from tracker.analysis.announcement import silent_share
 from tracker.core.config import get_settings
-from tracker.core.errors import CatalogError, ValidationError
+from tracker.core.errors import ValidationError
 from tracker.core.rawstore import RawStore
-from tracker.core.yamlfile import fail_at, load_model
 from tracker.ingest.bootstrap import initialize
 from tracker.ingest.pipeline import corpus_files, import_corpus
 from tracker.store import models as m
+from tracker.store.reviewfiles import ReviewFile, ReviewSpec, import_rows, load_review_files
 from tracker.store.versions import effective_date
+
+__all__ = ["ReviewFile", "ReviewSpec", "apply_reviews", "build_seed", "export_seed", "load_reviews"]
 
 QUOTE_CHARS = 320
 CHANGE_QUOTE_WORDS = 80
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-class ReviewSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    commitment: str
-    level: int | None = Field(ge=0, le=3)
-    valid_from: date
-    rationale: str = Field(min_length=10)
-    source: str | None = None  # source id whose version on valid_from the review is about
-    quote: str | None = None  # the words that justify the level, verbatim from that version
-
-
-class ReviewFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    company: str
-    reviewer: str
-    reviewed_on: date
-    reviews: list[ReviewSpec] = []
 
 
 def short_quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -80,50 +64,13 @@ def short_words(text: str | None, words: int = CHANGE_QUOTE_WORDS) -> str | None
 
 
 def load_reviews(reviews_dir: Path, session: Session) -> list[tuple[ReviewFile, Path]]:
-    files = []
-    commitments = set(session.exec(select(m.Commitment.id)))
-    sources = {s.id: s for s in session.exec(select(m.Source))}
-    for path in sorted(reviews_dir.glob("*.yaml")):
-        review, lines = load_model(path, ReviewFile)
-        if session.get(m.Company, review.company) is None:
-            raise fail_at(path, lines, ("company",), f"unknown company '{review.company}'")
-        for i, spec in enumerate(review.reviews):
-            if spec.commitment not in commitments:
-                raise fail_at(path, lines, ("reviews", i, "commitment"), f"unknown commitment '{spec.commitment}'")
-            if spec.source and (spec.source not in sources or sources[spec.source].company_id != review.company):
-                raise fail_at(path, lines, ("reviews", i, "source"), f"unknown source '{spec.source}' for this company")
-        files.append((review, path))
-    return files
-
-
-def _version_on(session: Session, source_id: str, when: date) -> m.DocumentVersion | None:
-    versions = [v for v in session.exec(select(m.DocumentVersion).where(m.DocumentVersion.source_id == source_id))
-                if effective_date(v) <= when]
-    return max(versions, key=lambda v: (effective_date(v), v.fetched_at), default=None)
+    """The review files, checked against the catalog (the same reader as `review import`)."""
+    return load_review_files(reviews_dir, session)
 
 
 def apply_reviews(session: Session, reviews: list[tuple[ReviewFile, Path]]) -> int:
-    added = 0
-    for review, path in reviews:
-        for spec in review.reviews:
-            version = _version_on(session, spec.source, spec.valid_from) if spec.source else None
-            if spec.quote:
-                if version is None or version.text is None:
-                    raise CatalogError(f"{path}: review of {spec.commitment}: no version of '{spec.source}' "
-                                       f"on {spec.valid_from} to check the quote against")
-                if " ".join(spec.quote.split()) not in " ".join(version.text.split()):
-                    raise CatalogError(f"{path}: review of {spec.commitment}: the quote is not in "
-                                       f"{spec.source} as of {spec.valid_from}: {spec.quote[:80]!r}")
-            rationale = spec.rationale + (f' Quote: "{spec.quote}"' if spec.quote else "")
-            session.add(m.Assessment(
-                company_id=review.company, commitment_id=spec.commitment, level=spec.level, basis="reviewed",
-                valid_from=spec.valid_from, assessor=review.reviewer, rationale=rationale,
-                version_id=version.id if version else None, method="review", origin="review",
-                recorded_at=datetime.combine(review.reviewed_on, datetime.min.time(), UTC),
-            ))
-            added += 1
-    session.flush()
-    return added
+    """Add the reviews through the import path; here every quote must be found in its version's text."""
+    return len(import_rows(session, reviews, require_text=True))
 
 
 def add_missing_frameworks(session: Session, framework_id: str, as_of: date) -> int:

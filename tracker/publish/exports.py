@@ -456,6 +456,8 @@ TABLE_DOCS = {
     "fetchattempt": "One try at fetching a source: when, HTTP status, bytes, outcome.",
     "evidence": "A passage of a version that supports an indicator of a commitment.",
     "changeevent": "What changed in one commitment passage between two versions of a source.",
+    "changereview": "A reviewer's decision on one change event, beside the automatic call it judged (a weakening "
+                    "is published as reviewed when two reviewers agree).",
     "assessment": "Level of a company on a commitment from a date on; newer rows supersede older ones.",
     "assessmentspan": "Derived from assessment: the dates between which each assessment is the one in force "
                       "(the level as of D is the row with valid_from <= D < valid_until).",
@@ -580,6 +582,16 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "recorded_at": "When recorded (UTC)", "assessor": "Who (tracker for automatic levels)",
         "rationale": "Why", "confidence": "Confidence of an automatic level, 0-1",
         "self_report_id": "Self-report it rests on", "origin": "pipeline, seed, review or self-report",
+        "review_source_id": "Reviewed levels: the source the reviewer judged (kept when its version is not stored)",
+    },
+    "changereview": {
+        "change_id": "The change event judged (changeevent.id; kept if the change is later re-analysed)",
+        "reviewer_id": "Reviewer account id (accounts are withheld)", "reviewer": "Reviewer's user name",
+        "decided_at": "When decided (UTC)", "decision": "confirm, correct, dismiss or adjudicate",
+        "direction": "Direction the reviewer stands behind (empty when dismissed)",
+        "announced": "Announcement call the reviewer stands behind", "dismissed": "True: not a change",
+        "reason": "The reviewer's reason", "automatic_direction": "The tracker's direction when decided",
+        "automatic_announced": "The tracker's announcement call when decided",
     },
     "assessmentspan": {
         "assessment_id": "The assessment (assessment.id)", "valid_from": "First day it is in force",

@@ -4,6 +4,8 @@ A reader subscribes once and sees each new framework version and each weakened o
 it is detected. Entry ids are tag: URIs built from natural keys (source id + text hash for a version; source,
 new version's hash and the change id for a change), so they do not change when the feed is regenerated.
 Content is plain text (`type="text"`): ElementTree escapes it, so scraped quotes can never become markup.
+A change shows its published call and review label (`tracker.read.reviews`); one a reviewer dismissed as not
+a change is left out. The corrections feed lists every published judgement a reviewer changed.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from sqlmodel import Session, select
 
 from tracker.core.config import get_settings
 from tracker.core.errors import NotFoundError, ValidationError
+from tracker.read.reviews import change_states, corrections
 from tracker.store import models as m
 from tracker.store.versions import display_label
-from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS
+from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS, REVIEW_LABELS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_DATE = "2024"  # the year the tag authority minted these ids; never change it, or every id changes
@@ -104,15 +107,21 @@ def feed_entries(
             link=app_url("company", base, company=source.company_id), related=version.url,
             category="new_version", content="\n".join(lines),
         ))
+    states = change_states(session, [(c.id, c.direction, c.announced) for c in changes])
     for change in changes:
+        state = states[change.id]
+        if state.dismissed:
+            continue  # a reviewer found it was not a change; the corrections feed says so
+        direction, announced = state.direction or change.direction, state.announced or change.announced
         source = sources[change.source_id]
         version = by_id[change.new_version_id]
         reasons = "; ".join(f"{r.get('code', '')}: {r.get('detail', '')}" for r in change.reasons) or "none given"
-        lines = [f"A commitment passage of {source.title} was {change.direction} "
+        lines = [f"A commitment passage of {source.title} was {direction} "
                  f"({', '.join(change.commitments) or 'no commitment mapped'}).",
-                 f"Reasons: {reasons}.", f"Announced by the company: {change.announced}"
+                 f"Reasons: {reasons}.", f"Announced by the company: {announced}"
                  + (f' ({change.announcement_source}: "{change.announcement_quote}")' if change.announcement_quote
-                    else "") + "."]
+                    else "") + ".",
+                 f"Review: {REVIEW_LABELS.get(state.status, state.status)}."]
         if change.old_quote:
             lines.append(f"Before: {change.old_quote}")
         if change.new_quote:
@@ -122,11 +131,11 @@ def feed_entries(
                      + f", text SHA-256 {version.text_sha256}")
         entries.append(FeedEntry(
             id=_tag("change", source.id, version.text_sha256, change.id, base_url=base),
-            title=f"{companies[change.company_id]}: commitment {change.direction} in {source.title}",
+            title=f"{companies[change.company_id]}: commitment {direction} in {source.title}",
             updated=change.detected_at, published=_as_datetime(change.published_on),
             company_id=change.company_id, company=companies[change.company_id],
             link=app_url("changes", base, company=change.company_id), related=version.url,
-            category=change.direction, content="\n".join(lines),
+            category=direction, content="\n".join(lines),
         ))
     entries.sort(key=lambda e: (e.updated, e.id), reverse=True)
     return entries[:limit]
@@ -182,11 +191,42 @@ def company_feed(session: Session, company_id: str | None, *, limit: int = DEFAU
                        alternate=app_url("company", base, company=company_id))
 
 
+def correction_entries(session: Session, *, company_id: str | None = None, limit: int = DEFAULT_LIMIT,
+                       base_url: str | None = None) -> list[FeedEntry]:
+    """The public corrections log as entries: what a published judgement was, what it is now, and why."""
+    base = base_url or get_settings().public_url
+    entries = []
+    for item in corrections(session, company_id=company_id, limit=limit):
+        when = datetime(item.on.year, item.on.month, item.on.day, tzinfo=UTC)
+        what = f"level on {item.subject}" + (f" from {item.valid_from}" if item.valid_from else "") if (
+            item.kind == "level") else f"change in {item.subject}"
+        entries.append(FeedEntry(
+            id=_tag("correction", *item.key.split("/"), base_url=base),
+            title=f"{item.company_name}: {what} corrected ({item.before} → {item.after})", updated=when,
+            published=when, company_id=item.company_id, company=item.company_name,
+            link=app_url("corrections", base, company=item.company_id), related=None, category=f"correction-{item.kind}",
+            content="\n".join([f"Corrected on {item.on.isoformat()} by {', '.join(item.reviewers)}.",
+                               f"Before: {item.before}", f"After: {item.after}", f"Reason: {item.reason}"]),
+        ))
+    return entries
+
+
+def corrections_feed(session: Session, *, company_id: str | None = None, limit: int = DEFAULT_LIMIT,
+                     base_url: str | None = None) -> bytes:
+    base = base_url or get_settings().public_url
+    return render_atom(correction_entries(session, company_id=company_id, limit=limit, base_url=base),
+                       title="Commitment Tracker: corrections", feed_id=_tag("feed", "corrections", base_url=base),
+                       alternate=app_url("corrections", base))
+
+
 def write_feeds(session: Session, *, out: Path | None = None, company_id: str | None = None,
-                per_company: Path | None = None, limit: int = DEFAULT_LIMIT) -> list[Path]:
-    """`out`: one feed (all, or `company_id`'s); `per_company`: all.xml plus <company>.xml for each company."""
+                per_company: Path | None = None, limit: int = DEFAULT_LIMIT, corrections: bool = False) -> list[Path]:
+    """`out`: one feed (all, or `company_id`'s; the corrections log with `corrections`); `per_company`: all.xml
+    plus <company>.xml for each company."""
     if out is None and per_company is None:
         raise ValidationError("give --out PATH, --per-company DIR, or both")
+    if corrections and per_company is not None:
+        raise ValidationError("--corrections writes one feed: give --out PATH")
     if limit < 1:
         raise ValidationError("--limit must be at least 1")
     written = []
@@ -194,7 +234,8 @@ def write_feeds(session: Session, *, out: Path | None = None, company_id: str | 
         if out.is_dir():
             raise ValidationError(f"{out} is a folder; --out takes a file path (e.g. {out / 'feed.xml'})")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(company_feed(session, company_id, limit=limit))
+        out.write_bytes(corrections_feed(session, company_id=company_id, limit=limit) if corrections
+                        else company_feed(session, company_id, limit=limit))
         written.append(out)
     if per_company is not None:
         if per_company.exists() and not per_company.is_dir():

@@ -22,9 +22,16 @@ from sqlmodel import Session, select
 from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, NotFoundError
 from tracker.read.asof import latest_assessments, levels_in_force
+from tracker.read.reviews import change_states
 from tracker.store import models as m
 from tracker.store import versions as versionfacts
-from tracker.store.vocabulary import BINDING_STATUSES, DIRECTION_ORDER
+from tracker.store.vocabulary import (
+    BINDING_STATUSES,
+    DIRECTION_ORDER,
+    FINAL_REVIEW_STATUSES,
+    REVIEW_LABELS,
+    ReviewStatus,
+)
 
 
 @dataclass(slots=True)
@@ -42,6 +49,11 @@ class Cell:
     valid_from: date
     assessment_id: int
     version_id: int | None  # the document version the level rests on (its quotes are the evidence)
+
+    @property
+    def review_label(self) -> str:
+        """automatic (not reviewed) / reviewed / self-reported: the label public pages show beside a level."""
+        return REVIEW_LABELS.get(self.basis, self.basis)
 
 
 @dataclass(slots=True)
@@ -210,7 +222,7 @@ def data_version(session: Session) -> str:
     """
     parts = [
         sa.select(sa.func.max(table.id)).scalar_subquery()
-        for table in (m.Assessment, m.DocumentVersion, m.Evidence, m.ChangeEvent, m.FetchAttempt)
+        for table in (m.Assessment, m.DocumentVersion, m.Evidence, m.ChangeEvent, m.FetchAttempt, m.ChangeReview)
     ]
     for table, changed in ((m.SelfReport, m.SelfReport.decided_at), (m.RefreshRun, m.RefreshRun.finished_at),
                            (m.Signature, None), (m.CatalogState, m.CatalogState.updated_at)):
@@ -363,10 +375,26 @@ class ChangeItem:
     new_version: VersionInfo
     announcement_quote: str | None = None  # the company's own words announcing it
     announcement_source: str | None = None  # where they appeared (in-document changelog, announcement post, ...)
+    # Review (tracker.read.reviews): `direction`/`announced` above are what is published now, the automatic call
+    # until a decision is final; the automatic call itself is kept here. `review_label` is one of the four
+    # public labels (vocabulary.REVIEW_LABELS).
+    review_status: str = ReviewStatus.AUTOMATIC
+    automatic_direction: str | None = None
+    automatic_announced: str | None = None
+    dismissed: bool = False
+    reviewers: tuple[str, ...] = ()
 
     @property
     def effective_date(self) -> date:
         return self.new_version.effective_date
+
+    @property
+    def review_label(self) -> str:
+        return REVIEW_LABELS.get(self.review_status, self.review_status)
+
+    @property
+    def reviewed(self) -> bool:
+        return self.review_status in FINAL_REVIEW_STATUSES
 
 
 # Weakened and removed commitments are what a reader must see first.
@@ -398,15 +426,19 @@ def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[Chan
         .where(*conditions)
         .order_by(m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id)
     ).all()
+    states = change_states(session, [(row[0].id, row[0].direction, row[0].announced) for row in rows])
     items = []
     for row in rows:
         change = row[0]
+        state = states[change.id]
         items.append(ChangeItem(
-            change.id, change.company_id, row.company_name, change.source_id, row.source_title, change.direction,
-            list(change.reasons or []), list(change.commitments or []), change.old_quote, change.new_quote,
-            change.old_section, change.new_section, change.announced, change.similarity, change.detected_at,
+            change.id, change.company_id, row.company_name, change.source_id, row.source_title,
+            state.direction or change.direction, list(change.reasons or []), list(change.commitments or []),
+            change.old_quote, change.new_quote, change.old_section, change.new_section,
+            state.announced or change.announced, change.similarity, change.detected_at,
             _prefixed_version(row, "old_"), _prefixed_version(row, "new_"),  # type: ignore[arg-type]
             change.announcement_quote, change.announcement_source,
+            state.status, change.direction, change.announced, state.dismissed, state.reviewers,
         ))
     return items
 
@@ -614,15 +646,21 @@ def change_feed(
     until: date | None = None,
     directions: list[str] | None = None,
     weakened_first: bool = True,
+    hide_unreviewed: bool = False,
+    include_dismissed: bool = False,
 ) -> list[ChangeItem]:
-    """Flagged changes, filtered by company, direction and the date the new version took effect."""
+    """Flagged changes, filtered by company, direction (as published) and the date the new version took effect.
+
+    `hide_unreviewed` keeps only changes whose review is final (reviewed, or reviewed by two for weakenings);
+    changes a reviewer dismissed as not a change are left out unless `include_dismissed`.
+    """
     conditions = []
     if company_ids:
         conditions.append(m.ChangeEvent.company_id.in_(company_ids))
-    if directions:
-        conditions.append(m.ChangeEvent.direction.in_(directions))
     items = [c for c in _changes(session, *conditions)
-             if (since is None or c.effective_date >= since) and (until is None or c.effective_date <= until)]
+             if (since is None or c.effective_date >= since) and (until is None or c.effective_date <= until)
+             and (not directions or c.direction in directions) and (include_dismissed or not c.dismissed)
+             and (not hide_unreviewed or c.reviewed)]
     items.sort(key=lambda c: (-c.effective_date.toordinal(), c.source_id, c.id))
     if weakened_first:
         items.sort(key=lambda c: DIRECTION_ORDER.get(c.direction, 9))

@@ -321,6 +321,8 @@ class Assessment(SQLModel, table=True):
     self_report_id: int | None = Field(default=None, foreign_key="selfreport.id")
     method: str | None = None
     origin: str = "pipeline"  # pipeline | seed | review | self-report
+    review_source_id: str | None = Field(default=None, max_length=100)  # reviews: the source judged, kept even
+    # when its version is not stored here (a review file names a source and date, not a version)
 
 
 OPEN_END = date(9999, 12, 31)  # valid_until of a level still in force (a real date keeps the range indexable)
@@ -352,6 +354,32 @@ class AssessmentSpan(SQLModel, table=True):
     level: int | None = None
     basis: str
     version_id: int | None = None
+
+
+class ChangeReview(SQLModel, table=True):
+    """One reviewer's decision on one change event, kept beside the automatic call (never overwriting it).
+
+    `change_id` has no foreign key on purpose: re-analysing a version deletes and re-inserts its change events
+    (`tracker.ingest.pipeline`), and a decision must not block that or vanish with it; the automatic call it
+    judged is copied here. One decision per (change, reviewer), refused in `tracker.accounts.reviews` and backed
+    by the unique key; an admin who was one of two disagreeing reviewers may still adjudicate (decision
+    "adjudicate").
+    """
+
+    __table_args__ = (sa.UniqueConstraint("change_id", "reviewer", "decision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(index=True)
+    company_id: str = Field(foreign_key="company.id", index=True)
+    reviewer_id: int | None = Field(default=None, foreign_key="user.id")
+    reviewer: str = Field(max_length=120)
+    decided_at: datetime = _ts(default_factory=utcnow, index=True)
+    decision: str  # confirm | correct | dismiss | adjudicate
+    direction: str | None = None  # the direction this reviewer stands behind; None when dismissed
+    announced: str | None = None
+    dismissed: bool = False
+    reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    automatic_direction: str  # the tracker's call when the decision was made
+    automatic_announced: str
 
 
 # ----------------------------------------------------------------------------------- people and decisions

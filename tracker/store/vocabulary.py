@@ -129,3 +129,30 @@ REGIME_FLAGS: Final[dict[str, str]] = {
     "material_change_not_in_changelog": "a material change the changelog does not mention",
     "material_change_published_late": "a material change published more than 30 days after it was made",
 }
+
+class ReviewStatus(StrEnum):
+    """Where a published judgement stands with reviewers (change events; levels use their basis)."""
+
+    AUTOMATIC = "automatic"  # no person has decided yet
+    AWAITING_SECOND = "awaiting-second"  # one reviewer decided a weakening; it needs a second, different one
+    ADJUDICATION = "adjudication"  # reviewers disagree; an admin decides
+    REVIEWED = "reviewed"  # one reviewer decided (enough for what is not published as a weakening)
+    REVIEWED_BY_TWO = "reviewed-by-two"  # two reviewers agree, or an admin adjudicated a disagreement
+    SELF_REPORTED = "self-reported"  # a company's claim accepted by a reviewer (levels only)
+
+
+REVIEW_STATUSES: Final[tuple[str, ...]] = tuple(s.value for s in ReviewStatus)
+#: Statuses whose decision is final and published; the others still show the automatic call.
+FINAL_REVIEW_STATUSES: Final[frozenset[str]] = frozenset({ReviewStatus.REVIEWED, ReviewStatus.REVIEWED_BY_TWO})
+#: The four labels public pages show (a change awaiting a second reviewer or adjudication is still automatic).
+REVIEW_LABELS: Final[dict[str, str]] = {
+    "automatic": "automatic (not reviewed)", "awaiting-second": "automatic (not reviewed)",
+    "adjudication": "automatic (not reviewed)", "reviewed": "reviewed", "reviewed-by-two": "reviewed by two",
+    "self-reported": "self-reported",
+}
+#: What the review queue holds, in the order it ranks them.
+REVIEW_KINDS: Final[tuple[str, ...]] = ("change", "level", "announcement", "self-report")
+#: A reviewer's decision on a queued item ("adjudicate": an admin settles a disagreement).
+REVIEW_DECISIONS: Final[tuple[str, ...]] = ("confirm", "correct", "dismiss", "adjudicate")
+#: Reasons offered for dismissing a change as not a change.
+DISMISS_REASONS: Final[tuple[str, ...]] = ("re-split passage", "extraction artefact")
