@@ -33,6 +33,7 @@ from tracker.read.asof import latest_assessments
 from tracker.read.queries import SUBMISSION_PAGE, submission_links, submission_path  # noqa: F401  (part of this API)
 from tracker.store import models as m
 from tracker.store.spans import add_assessment
+from tracker.store.versions import self_report_source_id
 from tracker.store.vocabulary import LEVELS, SUBMISSION_STATUSES
 
 DECISIONS = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested"}
@@ -49,10 +50,6 @@ class Upload:
 
     filename: str
     body: bytes
-
-
-def self_report_source_id(company_id: str) -> str:
-    return f"{company_id}-self-reports"
 
 
 # ------------------------------------------------------------------------------------------- validation

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from tracker.core.errors import ValidationError
 from tracker.publish.stocktake import TABLE_DESCRIPTIONS, TABLES, Stocktake, column_docs
 from tracker.store import models as m
+from tracker.store.versions import private_version_ids, public_change, public_source, public_version, watched_source
 
 FORMATS = ("csv", "json", "xlsx", "html")
 PROJECT = "Commitment Tracker"
@@ -436,8 +437,18 @@ WITHHELD_TABLES = {
 WITHHELD_COLUMNS = {
     "documentversion": {"text": "full document text: belongs to the publisher; follow url and check text_sha256"},
 }
-# Only approved self-reports are public; the others are still under review or were rejected.
-PUBLIC_ROWS = {"selfreport": lambda table: table.c.status == "approved"}
+# Only approved self-reports are public; the others are still under review or were rejected. A company's uploads
+# and linked evidence (its `<company>-self-reports` source) stay private until approved: the rule is
+# tracker.store.versions' `public_version`, applied here to every table that points at a version.
+PUBLIC_ROWS = {
+    "selfreport": lambda table: table.c.status == "approved",
+    "source": public_source,
+    "documentversion": public_version,
+    "evidence": lambda table: table.c.version_id.not_in(private_version_ids()),
+    "changeevent": public_change,
+    # Fetches of a submission's evidence links say which links a company gave: never public.
+    "fetchattempt": lambda table: watched_source(table.c.source_id),
+}
 NATURAL_KEYS = {
     "framework": ["id"], "commitment": ["id"], "company": ["id"], "source": ["id"],
     "signature": ["company_id", "framework_id"], "commitmentlink": ["from_commitment_id", "to_commitment_id"],
@@ -611,6 +622,8 @@ def data_dictionary(row_counts: dict[str, int] | None = None) -> dict:
                  "columns": columns}
         if table.name == "selfreport":
             entry["rows_included"] = "approved submissions only"
+        elif table.name in PUBLIC_ROWS:
+            entry["rows_included"] = "all but companies' self-report material not approved by a reviewer"
         if row_counts is not None and not withheld:
             entry["rows"] = row_counts.get(table.name, 0)
         tables.append(entry)
