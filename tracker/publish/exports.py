@@ -29,7 +29,13 @@ from sqlalchemy.engine import Engine
 from tracker.core.errors import ValidationError
 from tracker.publish.stocktake import TABLE_DESCRIPTIONS, TABLES, Stocktake, column_docs
 from tracker.store import models as m
-from tracker.store.versions import private_version_ids, public_change, public_source, public_version, watched_source
+from tracker.store.versions import (
+    private_version_ids,
+    public_change,
+    public_source,
+    public_version,
+    watched_source,
+)
 
 FORMATS = ("csv", "json", "xlsx", "html")
 PROJECT = "Commitment Tracker"

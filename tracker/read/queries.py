@@ -23,7 +23,13 @@ from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, NotFoundError
 from tracker.read.asof import latest_assessments, levels_in_force
 from tracker.store import models as m
-from tracker.store.versions import is_public_version, public_change, public_source, public_version, watched_source
+from tracker.store.versions import (
+    is_public_version,
+    public_change,
+    public_source,
+    public_version,
+    watched_source,
+)
 from tracker.store.vocabulary import DIRECTION_ORDER
 
 
