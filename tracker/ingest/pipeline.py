@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from scrapers.capture import Capture, FetchError
-from scrapers.extract import detect_publication_date, detect_version_label, extract
+from scrapers.extract import Extracted, detect_publication_date, detect_version_label, extract
 from tracker.analysis.changes import DetectedChange, detect_changes
 from tracker.analysis.mapping import METHOD_VERSION, available_frameworks, classify_passages, map_document
 from tracker.core.errors import NotFoundError, ValidationError
@@ -31,6 +31,16 @@ CHANGES_METHOD = "align-rules-1"
 CONTENT_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html", ".txt": "text/plain",
                  ".md": "text/plain"}
 CORPUS_DATE = re.compile(r"_(\d{4}-\d{2}-\d{2})\.txt$")
+
+
+def extract_upload(body: bytes, content_type: str, name: str) -> Extracted:
+    """Text of a document a company uploaded with a self-report: the one call the upload reader makes.
+
+    Runs in the background reader (tracker.accounts.selfreports.read_upload), never on a page's request.
+    Raises FetchError with a reason code when the document cannot be read. The scrapers' time- and
+    memory-bounded extraction replaces `extract` here, in this one line.
+    """
+    return extract(body, content_type, f"upload:{name}")
 
 
 @dataclass
