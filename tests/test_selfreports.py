@@ -207,8 +207,9 @@ def test_submitting_does_not_extract_on_the_request(session, people, store, monk
     def no_extraction(*args, **kwargs):
         raise AssertionError("extraction ran on the request path")
 
-    monkeypatch.setattr(pipeline, "extract_upload", no_extraction)
+    monkeypatch.setattr(pipeline, "extract_upload", no_extraction, raising=False)
     monkeypatch.setattr(pipeline, "extract", no_extraction)
+    monkeypatch.setattr(sr, "extract", no_extraction, raising=False)  # where submit used to call it
     report = _submit(session, people["openai"], upload=sr.Upload("policy.html", HTML), raw_store=store)
     assert report.upload_status == "received" and sr.upload_state(report) == "being read"
     assert report.upload_version_id is None and store.has(report.upload_sha256)
