@@ -18,11 +18,14 @@ CLI already has the database). Pages must pass the signed-in user, never build a
 
 from __future__ import annotations
 
+import base64
 import getpass
 import hashlib
+import hmac
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -390,6 +393,65 @@ def user_for_token(session: Session, token: str | None, *, now: datetime | None 
     if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
         return None
     return user
+
+
+# ------------------------------------------------------------------------------------- sign-in cookie
+#
+# A browser keeps its session across reloads in an HttpOnly cookie set by a small HTTP route (app_pages/_cookie.py):
+# the sign-in form (a websocket message, which cannot set cookies) hands the route a one-time code, valid for
+# HANDOFF_SECONDS in this process, that the route exchanges for the session token. The cookie holds the token
+# and an HMAC of it under TRACKER_SESSION_SECRET, so a forged or altered cookie is refused before any lookup;
+# the token itself is still checked against the database on every run (expiry, sign-out, lock).
+
+HANDOFF_SECONDS = 60
+_handoffs: dict[str, tuple[str, float]] = {}
+_handoff_lock = threading.Lock()
+_process_secret = secrets.token_bytes(32)
+
+
+def _cookie_key() -> bytes:
+    secret = get_settings().session_secret
+    return secret.encode() if secret else _process_secret
+
+
+def _mac(token: str) -> str:
+    digest = hmac.new(_cookie_key(), b"tracker-session:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign_cookie(token: str) -> str:
+    """The cookie value for a session token: `<token>.<signature>`."""
+    return f"{token}.{_mac(token)}"
+
+
+def cookie_token(value: str | None) -> str | None:
+    """The session token in a cookie value if its signature is right; None otherwise."""
+    if not value or value.count(".") != 1:
+        return None
+    token, signature = value.split(".")
+    return token if token and hmac.compare_digest(signature, _mac(token)) else None
+
+
+def cookie_handoff(token: str) -> str:
+    """A one-time code (HANDOFF_SECONDS) with which the cookie route obtains this session token."""
+    code = secrets.token_urlsafe(24)
+    with _handoff_lock:
+        now = time.monotonic()
+        for stale in [c for c, (_t, expires) in _handoffs.items() if expires <= now]:
+            del _handoffs[stale]
+        _handoffs[token_hash(code)] = (token, now + HANDOFF_SECONDS)
+    return code
+
+
+def redeem_cookie_handoff(code: str | None) -> str | None:
+    """The session token for a handoff code, once; None when unknown, used or expired."""
+    if not code:
+        return None
+    with _handoff_lock:
+        entry = _handoffs.pop(token_hash(code), None)
+    if entry is None or entry[1] <= time.monotonic():
+        return None
+    return entry[0]
 
 
 def end_session(session: Session, token: str | None) -> None:
