@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages import _ui
 from app_pages._account import account_pages
+from app_pages._errors import run_page
 from tracker.core.errors import TrackerError
 from tracker.ingest.bootstrap import ensure_initialized
 
@@ -75,4 +76,4 @@ PAGES["Tracker"].append(st.Page(_home, title="Home", url_path="home", default=Tr
 PAGES["Accounts"] = account_pages()  # only the pages the signed-in role may use
 _ui.start_run()  # the data version every cached read of this run is keyed on
 
-st.navigation(PAGES).run()
+run_page(st.navigation(PAGES))  # errors become a message with a reference id, never a traceback

@@ -1,8 +1,10 @@
 """Who is signed in to this browser session, and which account pages they may see (Streamlit side only).
 
-The session token lives in `st.session_state`; `tracker.accounts.auth.user_for_token` decides on every run whether it
-is still valid (expiry, sign-out, lock), so an expired session stops working at the next click. Permission
-checks themselves happen in tracker/ (every call takes the user); this module only finds the user.
+The session token lives in `st.session_state` for this browser tab and, when the app runs under serve.py, in the
+signed HttpOnly cookie (app_pages/_cookie.py) that survives a reload; `tracker.accounts.auth.user_for_token`
+decides on every run whether it is still valid (expiry, sign-out, lock), so an expired session stops working at
+the next click. Permission checks themselves happen in tracker/ (every call takes the user); this module only
+finds the user.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from app_pages import _cookie
 from tracker.accounts import auth
 from tracker.core.config import get_settings
 from tracker.core.work import read_only
@@ -37,12 +40,28 @@ def page_files_for(role: str | None) -> list[str]:
     return [file for file, _t, _i, _u, roles in ACCOUNT_PAGES if roles is None or (role is not None and role in roles)]
 
 
+def cookie_token() -> str | None:
+    """The session token in the browser's sign-in cookie, if its signature holds (sent with the page request)."""
+    try:
+        value = st.context.cookies.get(_cookie.COOKIE)
+    except (AttributeError, RuntimeError):  # no request context (a bare script run)
+        return None
+    return auth.cookie_token(value)
+
+
+def session_token() -> str | None:
+    """This tab's token, else the cookie's."""
+    return st.session_state.get(TOKEN_KEY) or cookie_token()
+
+
 def current_user(session: Session) -> User | None:
     """The signed-in user for this browser session, or None (an expired or revoked token is dropped)."""
     token = st.session_state.get(TOKEN_KEY)
     user = auth.user_for_token(session, token)
     if user is None and token:
         del st.session_state[TOKEN_KEY]
+    if user is None:
+        user = auth.user_for_token(session, cookie_token())
     if user is None and get_settings().oidc_login and st.user.is_logged_in:
         user = auth.user_for_email(session, st.user.get("email"))
     if user is not None:

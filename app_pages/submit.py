@@ -14,7 +14,8 @@ from tracker.store.vocabulary import LEVELS
 user = require_user("representative")
 st.title("Submit a self-report")
 st.caption(f"For {user.company_id}. Readers see approved submissions labelled as company-reported, next to what "
-           "the tracker found itself. Your statement is kept exactly as written.")
+           "the tracker found itself. Your statement is kept exactly as written; your document stays between "
+           "you and the reviewers unless the submission is approved.")
 
 commitments = read_only(all_commitments)
 
@@ -33,25 +34,30 @@ if sent:
         report = perform(sr.submit, user, commitment_id, level, statement,
                          evidence_urls=[line for line in urls.splitlines() if line.strip()],
                          upload=sr.Upload(upload.name, upload.getvalue()) if upload is not None else None)
-        if report.evidence_urls:
-            with st.spinner("Fetching your evidence links…"):
-                outcomes = perform(sr.fetch_evidence, user, report.id)
-            failed = [o for o in outcomes if o["outcome"] == "failed"]
-            if failed:
-                st.warning(f"{len(failed)} link(s) could not be fetched; the reviewer will see why. "
-                           "Your submission was still received.")
-        st.success(f"Received as submission #{report.id}; a reviewer will look at it.")
     except TrackerError as exc:
         st.error(str(exc))
+    else:
+        if report.upload_status or report.evidence_urls:
+            sr.schedule_reading([report.id])  # extraction and link fetching run in the background
+            st.success(f"Received as submission #{report.id}. Your document and links are being read; the "
+                       "table below shows when they have been read (or why not). A reviewer will then look at it.")
+        else:
+            st.success(f"Received as submission #{report.id}; a reviewer will look at it.")
+
+# Uploads left waiting by a restart are picked up again (ids already queued are skipped).
+sr.schedule_reading(read_only(sr.pending_readings))
 
 st.subheader("Your company's submissions")
 reports = read_only(sr.list_submissions, user)
 if not reports:
     st.write("None yet.")
 else:
+    if any(r.upload_status in ("received", "reading") for r in reports):
+        st.button("Refresh", key="refresh_status", help="See whether your document has been read")
     st.dataframe(pd.DataFrame([{
         "id": r.id, "commitment": r.commitment_id, "claimed level": r.claimed_level,
         "submitted": r.submitted_at.strftime("%Y-%m-%d %H:%M"), "status": r.status.replace("_", " "),
+        "document": (f"{r.upload_filename}: {sr.upload_state(r)}" if r.upload_filename else ""),
         "decision reason": r.decision_reason or "",
     } for r in reports]), hide_index=True, width="stretch")
     undecided = [r.id for r in reports if r.status in ("submitted", "changes_requested")]

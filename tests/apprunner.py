@@ -27,8 +27,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(database_url: str, raw_store: Path, *, timeout: float = 60.0, env: dict | None = None) -> Iterator[str]:
-    """Yield the base URL of a running app; raise RuntimeError with the server's output if it never starts."""
+def running_app(database_url: str, raw_store: Path, *, timeout: float = 60.0, env: dict | None = None,
+                script: str = "app.py") -> Iterator[str]:
+    """Yield the base URL of a running app; raise RuntimeError with the server's output if it never starts.
+
+    `script="serve.py"` runs the production entry point (st.App with the sign-in cookie routes)."""
     port = free_port()
     environment = {
         **os.environ, "DATABASE_URL": database_url, "TRACKER_RAW_STORE": str(raw_store), "TRACKER_ENV": "test",
@@ -38,7 +41,7 @@ def running_app(database_url: str, raw_store: Path, *, timeout: float = 60.0, en
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
             cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -187,3 +188,44 @@ def test_app_navigation_runs_for_a_signed_in_reviewer(app_db):
     app.session_state[TOKEN_KEY] = token_for(app_db, "rev1")
     app.run()
     assert not app.exception
+
+
+def test_sign_in_page_takes_an_e_mail_and_hands_the_browser_a_one_time_cookie_code(app_db, monkeypatch):
+    from app_pages import _cookie
+
+    with Session(app_db) as session:
+        auth.create_user(session, auth.command_line_actor(), "rev2", "reviewer", password=PASSWORD,
+                         email="rev2@tracker.example")
+        session.commit()
+    monkeypatch.setattr(_cookie, "_installed", True)  # as under serve.py
+    app = run_page("login.py")
+    app.text_input[0].input("Rev2@Tracker.example")
+    app.text_input[1].input(PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception and not app.error and "rev2" in app.markdown[0].value
+    html = "\n".join(str(h.proto.body) for h in app.get("html"))
+    code = html.split("code=")[1].split("&")[0]
+    assert auth.redeem_cookie_handoff(code) == app.session_state[TOKEN_KEY]  # the route sets this token's cookie
+
+
+def test_submit_page_says_the_document_is_being_read_then_read(app_db):
+    from tests.test_selfreports import HTML
+
+    with Session(app_db, expire_on_commit=False) as session:  # the form's upload, as the page passes it
+        report = sr.submit(session, auth.get_user(session, "rep-openai"), "seoul-2024/I", 2, "Statement",
+                           upload=sr.Upload("policy.html", HTML))
+        session.commit()
+    app = run_page("submit.py", token_for(app_db, "rep-openai"))
+    shown = app.dataframe[0].value
+    document = shown.loc[shown["id"] == report.id, "document"].iloc[0]
+    assert document in ("policy.html: being read", "policy.html: read")  # the page also queued it
+    sr.read_upload(report.id, engine=app_db)  # None if the page's background reader took it first
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Session(app_db) as session:
+            if session.get(m.SelfReport, report.id).upload_status == "read":
+                break
+        time.sleep(0.2)
+    app = run_page("submit.py", token_for(app_db, "rep-openai"))
+    shown = app.dataframe[0].value
+    assert shown.loc[shown["id"] == report.id, "document"].iloc[0] == "policy.html: read"

@@ -160,16 +160,29 @@ def test_review_context_shows_the_trackers_own_evidence(session, people):
     assert [item.quote for item in context.evidence] == ["We will evaluate models before deployment"]
 
 
-def test_html_and_pdf_uploads_become_submitted_versions_that_feed_no_automatic_level(session, people, store):
+def _read(session, engine, store, report: m.SelfReport) -> m.SelfReport:
+    """Commit the form's transaction, then read the upload as the background reader does."""
+    session.commit()
+    sr.read_upload(report.id, engine=engine, raw_store=store)
+    session.expire_all()
+    return session.get(m.SelfReport, report.id)
+
+
+def test_html_and_pdf_uploads_become_submitted_versions_that_feed_no_automatic_level(session, engine, people, store):
     report = _submit(session, people["openai"], upload=sr.Upload("policy.html", HTML), raw_store=store)
+    assert report.upload_status == "received" and report.upload_version_id is None
+    report = _read(session, engine, store, report)
+    assert report.upload_status == "read" and sr.upload_state(report) == "read"
     version = session.get(m.DocumentVersion, report.upload_version_id)
     assert version.origin == "submitted" and version.source_id == "openai-self-reports"
     assert "red-team results" in version.text and store.has(report.upload_sha256)
     source = session.get(m.Source, "openai-self-reports")
     assert source.kind == "policy-page" and source.frameworks == [] and not source.fetchable
     assert session.exec(select(m.Evidence).where(m.Evidence.version_id == version.id)).all() == []
-    pdf = _submit(session, people["openai"], upload=sr.Upload("summary.PDF", pdf_bytes()), raw_store=store)
+    pdf = _read(session, engine, store,
+                _submit(session, people["openai"], upload=sr.Upload("summary.PDF", pdf_bytes()), raw_store=store))
     assert pdf.upload_content_type == "application/pdf" and store.has(pdf.upload_sha256)
+    assert "evaluate every frontier model" in session.get(m.DocumentVersion, pdf.upload_version_id).text
     assert session.exec(select(m.Assessment)).all() == []
 
 
@@ -178,7 +191,6 @@ def test_html_and_pdf_uploads_become_submitted_versions_that_feed_no_automatic_l
     (sr.Upload("framework.pdf", HTML), "named as PDF but its content is HTML"),
     (sr.Upload("evil.exe", b"MZ\x90\x00\x03\x00\x00\x00" * 20), "not a PDF or HTML"),
     (sr.Upload("empty.pdf", b""), "empty"),
-    (sr.Upload("broken.pdf", b"%PDF-1.7\n garbage that is not a PDF body"), "broken.pdf"),
 ])
 def test_bad_uploads_are_refused_and_nothing_is_stored(session, people, store, upload, message):
     with pytest.raises(ValidationError, match=message):
@@ -186,6 +198,64 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(session, people, store, u
     assert session.exec(select(m.SelfReport)).all() == []
     assert session.get(m.Source, "openai-self-reports") is None
     assert store.digests() == []
+
+
+def test_submitting_does_not_extract_on_the_request(session, people, store, monkeypatch):
+    """Extraction is slow and depends on what was sent: the form only checks size and type and keeps the bytes."""
+    from tracker.ingest import pipeline
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("extraction ran on the request path")
+
+    monkeypatch.setattr(pipeline, "extract_upload", no_extraction, raising=False)
+    monkeypatch.setattr("scrapers.build.extract_bounded", no_extraction)  # where every Capture is extracted
+    monkeypatch.setattr(sr, "extract", no_extraction, raising=False)  # where submit used to call it
+    report = _submit(session, people["openai"], upload=sr.Upload("policy.html", HTML), raw_store=store)
+    assert report.upload_status == "received" and sr.upload_state(report) == "being read"
+    assert report.upload_version_id is None and store.has(report.upload_sha256)
+    assert session.get(m.Source, "openai-self-reports") is None  # no version until it has been read
+
+
+def test_an_unreadable_upload_is_refused_with_the_reason_in_the_background(session, engine, people, store):
+    report = _submit(session, people["openai"], upload=sr.Upload("broken.pdf", b"%PDF-1.7\n garbage, no PDF body"),
+                     raw_store=store)
+    with pytest.raises(ValidationError, match="still being read"):
+        sr.decide(session, people["reviewer"], report.id, "approve", "Looks right.")
+    report = _read(session, engine, store, report)
+    assert report.upload_status == "refused" and report.upload_version_id is None
+    assert sr.upload_state(report).startswith("refused: broken.pdf")
+    assert sr.read_upload(report.id, engine=engine, raw_store=store) is None  # read once, not again
+    assert session.exec(select(m.DocumentVersion).where(m.DocumentVersion.origin == "submitted")).all() == []
+    actions = [e.action for e in audit_entries(session, people["admin"])]
+    assert "selfreport.upload_refused" in actions
+    sr.decide(session, people["reviewer"], report.id, "reject", "The document cannot be read.")
+
+
+def test_the_background_pool_reads_uploads_and_fetches_links(session, engine, people, store, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TRACKER_RAW_STORE", str(store.root))
+    get_settings.cache_clear()
+    try:
+        with FakeWeb() as web:
+            web.route("/safety", Reply(body=HTML))
+            report = _submit(session, people["openai"], upload=sr.Upload("policy.html", HTML),
+                             evidence_urls=[web.url("/safety")], raw_store=store)
+            session.commit()
+            assert session.exec(select(m.SelfReport.id)).all() == [report.id]
+            assert sr.pending_readings(session) == [report.id]
+            assert sr.schedule_reading([report.id, report.id], engine=engine) == 1
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                session.expire_all()
+                report = session.get(m.SelfReport, report.id)
+                if report.upload_status == "read" and report.evidence_fetches:
+                    break
+                time.sleep(0.2)
+    finally:
+        get_settings.cache_clear()
+    assert report.upload_status == "read" and report.evidence_fetches[0]["outcome"] in ("new_version", "unchanged")
+    assert sr.pending_readings(session) == []
 
 
 def test_oversized_upload_is_refused_with_the_limit(session, people, store, monkeypatch):

@@ -4,8 +4,13 @@ Roles: `representative` (bound to one company: submits self-reports for it), `re
 submissions), `admin` (manages accounts, reads the audit log, and may review). Passwords are hashed with
 argon2; session and invitation tokens are random and only their sha256 is stored, so a copy of the database
 cannot be used to sign in. After `MAX_FAILED_LOGINS` wrong passwords an account is locked for
-`LOCK_MINUTES`; while locked even the right password is refused. Every sign-in failure gives the same message,
-so the form does not tell whether a user name exists.
+`LOCK_MINUTES`; while locked even the right password is refused, and its sessions do not work. Every sign-in
+failure gives the same message, so the form does not tell whether a user name exists, and is audited.
+
+Sign-in takes a user name or an e-mail address (stored lower-case, one account per address). Failures are
+counted in the database in one UPDATE, so parallel guesses cannot overwrite each other's count; at most
+`MAX_PASSWORD_CHECKS` argon2 computations (64 MiB each) run at once in a process, so a burst of sign-ins
+queues instead of exhausting memory. A password reset or an admin lock ends every session of the account.
 
 The command line acts as `command_line_actor()`: an in-memory admin that is never stored (whoever can run the
 CLI already has the database). Pages must pass the signed-in user, never build an actor themselves.
@@ -13,10 +18,14 @@ CLI already has the database). Pages must pass the signed-in user, never build a
 
 from __future__ import annotations
 
+import base64
 import getpass
 import hashlib
+import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +44,7 @@ MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 INVITATION_HOURS = 72
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_CHECKS = 4  # argon2 computations at once per process (each takes 64 MiB)
 LOGIN_FAILED_MESSAGE = (
     "Sign-in failed: wrong user name or password, or the account is locked for a while after repeated "
     "failures. Try again later, or ask an admin."
@@ -43,6 +53,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{1,119}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _hasher = PasswordHasher()
+_password_checks = threading.BoundedSemaphore(MAX_PASSWORD_CHECKS)
 # Verified against when the user does not exist, so a missing user costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 
@@ -61,7 +72,8 @@ def token_hash(token: str) -> str:
 
 def hash_password(password: str) -> str:
     check_password_strength(password)
-    return _hasher.hash(password)
+    with _password_checks:
+        return _hasher.hash(password)
 
 
 def check_password_strength(password: str) -> None:
@@ -72,10 +84,18 @@ def check_password_strength(password: str) -> None:
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    """One argon2 check, waiting for a free slot (`MAX_PASSWORD_CHECKS`) so memory stays bounded."""
+    with _password_checks:
+        try:
+            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def normalize_email(email: str | None) -> str | None:
+    """E-mail addresses are compared and stored lower-case and trimmed; empty means none."""
+    email = (email or "").strip().lower()
+    return email or None
 
 
 def command_line_actor() -> m.User:
@@ -93,6 +113,9 @@ def require_role(actor: m.User | None, *roles: str, doing: str) -> m.User:
         raise PermissionDenied(f"sign in to {doing}")
     if not actor.active:
         raise PermissionDenied(f"the account '{actor.username}' is disabled")
+    if actor.locked_until is not None and actor.locked_until > now_utc():
+        raise PermissionDenied(f"the account '{actor.username}' is locked after repeated failed sign-ins until "
+                               f"{actor.locked_until:%Y-%m-%d %H:%M} UTC")
     if actor.role not in roles:
         raise PermissionDenied(f"a {actor.role} may not {doing} (needs: {' or '.join(roles)})")
     return actor
@@ -137,11 +160,13 @@ def create_user(
         raise ValidationError(
             f"user name {username!r} is not allowed: 2-120 letters, digits or . _ @ + -, starting with a letter or digit"
         )
+    email = normalize_email(email)
     if email is not None and not EMAIL.match(email):
         raise ValidationError(f"{email!r} is not an e-mail address")
     _check_role_and_company(session, role, company_id)
     if session.exec(select(m.User).where(m.User.username == username)).first() is not None:
         raise ValidationError(f"a user named '{username}' already exists")
+    _check_names_free(session, username, email)
     user = m.User(
         username=username, role=role, company_id=company_id, email=email, display_name=display_name,
         password_hash=hash_password(password) if password is not None else None,
@@ -150,6 +175,19 @@ def create_user(
     session.flush()
     record(session, actor, "user.create", "user", user.id, after=snapshot(user))
     return user
+
+
+def _check_names_free(session: Session, username: str, email: str | None) -> None:
+    """Sign-in takes a user name or an e-mail, so neither may name a different account."""
+    if email is not None:
+        owner = session.exec(select(m.User).where(
+            sa.or_(m.User.email == email, sa.func.lower(m.User.username) == email, m.User.username == email))).first()
+        if owner is not None and owner.username != username:
+            raise ValidationError(f"the e-mail address {email} already belongs to the account '{owner.username}'")
+    owner = session.exec(select(m.User).where(m.User.email == username.lower())).first()
+    if owner is not None and owner.username != username:
+        raise ValidationError(f"'{username}' is the e-mail address of the account '{owner.username}'; choose "
+                              "another user name")
 
 
 @dataclass(frozen=True)
@@ -168,6 +206,7 @@ def invite_representative(
     The user name is the e-mail address. Inviting the same address again replaces the earlier token.
     """
     require_role(actor, "admin", doing="invite representatives")
+    email = normalize_email(email) or ""
     if not EMAIL.match(email):
         raise ValidationError(f"{email!r} is not an e-mail address")
     now = now or now_utc()
@@ -215,10 +254,17 @@ def set_password(session: Session, actor: m.User | None, username: str, password
     before = snapshot(user)
     user.password_hash = hash_password(password)
     session.add(user)
+    _end_all_sessions(session, user)
     session.flush()
     record(session, actor, "user.set_password", "user", user.id, before=before,
-           after=snapshot(user) | {"password": "changed"})
+           after=snapshot(user) | {"password": "changed", "sessions": "ended"})
     return user
+
+
+def _end_all_sessions(session: Session, user: m.User) -> None:
+    """Revoke every session of the account (a new password or a lock must shut out whoever had the old one)."""
+    session.exec(sa.update(m.LoginSession).where(m.LoginSession.user_id == user.id, ~m.LoginSession.revoked)
+                 .values(revoked=True))
 
 
 def set_locked(session: Session, actor: m.User | None, username: str, locked: bool) -> m.User:
@@ -231,7 +277,7 @@ def set_locked(session: Session, actor: m.User | None, username: str, locked: bo
     user.locked_until = None
     session.add(user)
     if locked:
-        session.exec(sa.update(m.LoginSession).where(m.LoginSession.user_id == user.id).values(revoked=True))
+        _end_all_sessions(session, user)
     session.flush()
     record(session, actor, "user.lock" if locked else "user.unlock", "user", user.id, before=before,
            after=snapshot(user))
@@ -246,34 +292,70 @@ def list_users(session: Session, actor: m.User | None) -> list[m.User]:
 # ----------------------------------------------------------------------------------------------- sign-in
 
 
+def find_account(session: Session, name: str) -> m.User | None:
+    """The account a sign-in name means: its user name, else its e-mail address (case-insensitive)."""
+    name = name.strip()
+    if not name:
+        return None
+    user = session.exec(select(m.User).where(m.User.username == name)).first()
+    if user is None and "@" in name:
+        user = session.exec(select(m.User).where(m.User.email == name.lower())).first()
+    return user
+
+
+def _count_failure(session: Session, user: m.User, now: datetime) -> tuple[int, bool]:
+    """Add one failed sign-in in a single UPDATE (atomic on SQLite and PostgreSQL); the new count and whether
+    this failure locked the account. Concurrent guesses each add one; none can overwrite another's count."""
+    table = m.User.__table__
+    reaches_limit = table.c.failed_logins + 1 >= MAX_FAILED_LOGINS
+    until = now + timedelta(minutes=LOCK_MINUTES)
+    row = session.execute(
+        sa.update(table).where(table.c.id == user.id)
+        .values(failed_logins=sa.case((reaches_limit, 0), else_=table.c.failed_logins + 1),
+                locked_until=sa.case((reaches_limit, until), else_=table.c.locked_until))
+        .returning(table.c.failed_logins)
+    ).one()
+    return row.failed_logins, row.failed_logins == 0  # the count restarts only on the failure that locks
+
+
+def _refuse(session: Session, user: m.User | None, reason: str, now: datetime, **after: object) -> LoginFailed:
+    """Audit a refused sign-in (never the password, never the name typed for an unknown account), commit it so
+    a caller's rollback cannot undo it, and return the one message every failure gives."""
+    account_id = after.pop("account_id", user.id if user is not None else "-")
+    record(session, None, "user.login_failed", "user", account_id, after={"reason": reason, **after})
+    session.commit()
+    return LoginFailed(LOGIN_FAILED_MESSAGE)
+
+
 def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> m.User:
     """The user if the password is right and the account usable; else LoginFailed (always the same message).
 
-    Failures are counted; the `MAX_FAILED_LOGINS`-th locks the account for `LOCK_MINUTES`. A counted failure
-    is committed before LoginFailed is raised, so a caller's rollback cannot undo it.
+    `username` may be the user name or the account's e-mail. Failures are counted atomically in the database;
+    the `MAX_FAILED_LOGINS`-th locks the account for `LOCK_MINUTES`. Every failure is audited and committed
+    before LoginFailed is raised, so a caller's rollback cannot undo it.
     """
     now = now or now_utc()
-    user = session.exec(select(m.User).where(m.User.username == username.strip())).first()
+    user = find_account(session, username)
     if user is None or not user.active or user.password_hash is None:
         _verify(None, password)  # same work as a real check
-        raise LoginFailed(LOGIN_FAILED_MESSAGE)
+        reason = "unknown account" if user is None else "disabled" if not user.active else "no password set"
+        raise _refuse(session, user, reason, now)
+    user_id = user.id
     if user.locked_until is not None and user.locked_until > now:
         _verify(None, password)
-        raise LoginFailed(LOGIN_FAILED_MESSAGE)
+        raise _refuse(session, user, "locked", now)
     if not _verify(user.password_hash, password):
-        before = snapshot(user)
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-            session.add(user)
-            session.flush()
-            record(session, None, "user.auto_lock", "user", user.id, before=before, after=snapshot(user))
-        session.add(user)
-        session.commit()
-        raise LoginFailed(LOGIN_FAILED_MESSAGE)
+        failures, locked_now = _count_failure(session, user, now)
+        session.expire(user)
+        if locked_now:
+            record(session, None, "user.auto_lock", "user", user_id,
+                   after={"locked_until": (now + timedelta(minutes=LOCK_MINUTES)).isoformat(),
+                          "after_failures": MAX_FAILED_LOGINS})
+        raise _refuse(session, None, "wrong password", now, failed_logins=failures, locked=locked_now,
+                      account_id=user_id)
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        with _password_checks:
+            user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -311,6 +393,65 @@ def user_for_token(session: Session, token: str | None, *, now: datetime | None 
     if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
         return None
     return user
+
+
+# ------------------------------------------------------------------------------------- sign-in cookie
+#
+# A browser keeps its session across reloads in an HttpOnly cookie set by a small HTTP route (app_pages/_cookie.py):
+# the sign-in form (a websocket message, which cannot set cookies) hands the route a one-time code, valid for
+# HANDOFF_SECONDS in this process, that the route exchanges for the session token. The cookie holds the token
+# and an HMAC of it under TRACKER_SESSION_SECRET, so a forged or altered cookie is refused before any lookup;
+# the token itself is still checked against the database on every run (expiry, sign-out, lock).
+
+HANDOFF_SECONDS = 60
+_handoffs: dict[str, tuple[str, float]] = {}
+_handoff_lock = threading.Lock()
+_process_secret = secrets.token_bytes(32)
+
+
+def _cookie_key() -> bytes:
+    secret = get_settings().session_secret
+    return secret.encode() if secret else _process_secret
+
+
+def _mac(token: str) -> str:
+    digest = hmac.new(_cookie_key(), b"tracker-session:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign_cookie(token: str) -> str:
+    """The cookie value for a session token: `<token>.<signature>`."""
+    return f"{token}.{_mac(token)}"
+
+
+def cookie_token(value: str | None) -> str | None:
+    """The session token in a cookie value if its signature is right; None otherwise."""
+    if not value or value.count(".") != 1:
+        return None
+    token, signature = value.split(".")
+    return token if token and hmac.compare_digest(signature, _mac(token)) else None
+
+
+def cookie_handoff(token: str) -> str:
+    """A one-time code (HANDOFF_SECONDS) with which the cookie route obtains this session token."""
+    code = secrets.token_urlsafe(24)
+    with _handoff_lock:
+        now = time.monotonic()
+        for stale in [c for c, (_t, expires) in _handoffs.items() if expires <= now]:
+            del _handoffs[stale]
+        _handoffs[token_hash(code)] = (token, now + HANDOFF_SECONDS)
+    return code
+
+
+def redeem_cookie_handoff(code: str | None) -> str | None:
+    """The session token for a handoff code, once; None when unknown, used or expired."""
+    if not code:
+        return None
+    with _handoff_lock:
+        entry = _handoffs.pop(token_hash(code), None)
+    if entry is None or entry[1] <= time.monotonic():
+        return None
+    return entry[0]
 
 
 def end_session(session: Session, token: str | None) -> None:

@@ -8,25 +8,35 @@ reviewer also verified the claim against independent evidence), linked back to t
 
 Uploaded and fetched documents become versions (origin `submitted`) of the per-company source
 `<company>-self-reports`. That source maps onto no framework, so a company's own material never feeds the
-tracker's automatic levels: claims and checks stay apart.
+tracker's automatic levels: claims and checks stay apart. Those versions are private to the company and the
+reviewers until the submission is approved (`tracker.store.versions.public_version`).
+
+Reading an upload (text extraction) and fetching evidence links are slow and depend on what others sent, so
+they never run on a page's request: `submit` checks size and type, keeps the bytes in the raw store and marks
+the upload `received`; `read_upload` (run by a small background pool, `schedule_reading`) extracts it, stores
+the version and marks it `read`, or `refused` with the reason. The page shows that status.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from scrapers.build import build_capture
 from scrapers.capture import Capture, FetchError
 from scrapers.extract import sniff_format
 from tracker.accounts.audit import record, snapshot
 from tracker.accounts.auth import require_role
 from tracker.core.config import get_settings
+from tracker.core.db import session_scope
 from tracker.core.errors import NotFoundError, PermissionDenied, ValidationError
 from tracker.core.rawstore import RawStore
 from tracker.ingest.attempts import attempt_from
@@ -34,6 +44,7 @@ from tracker.read.asof import latest_assessments
 from tracker.read.queries import SUBMISSION_PAGE, submission_links, submission_path  # noqa: F401  (part of this API)
 from tracker.store import models as m
 from tracker.store.spans import add_assessment
+from tracker.store.versions import self_report_source_id
 from tracker.store.vocabulary import LEVELS, SUBMISSION_STATUSES
 
 DECISIONS = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested"}
@@ -42,6 +53,12 @@ MAX_EVIDENCE_URLS = 10
 MAX_URL_CHARS = 2_000
 UPLOAD_KINDS = {"pdf": "application/pdf", "html": "text/html"}
 SUFFIX_KINDS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
+# Reading an upload: received (queued) -> reading -> read | refused. A claim older than READING_TIMEOUT is
+# taken to be a reader that died (a restart), and the upload is read again.
+UPLOAD_STATUSES = ("received", "reading", "read", "refused")
+READING_TIMEOUT = timedelta(minutes=10)
+READER_THREADS = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,15 +69,11 @@ class Upload:
     body: bytes
 
 
-def self_report_source_id(company_id: str) -> str:
-    return f"{company_id}-self-reports"
-
-
 # ------------------------------------------------------------------------------------------- validation
 
 
-def _check_upload(upload: Upload) -> tuple[str, Capture]:
-    """Size and type by content, then extraction; refuses before anything is stored."""
+def _check_upload(upload: Upload) -> tuple[str, str]:
+    """Size and type by content (cheap, on the request): refuses before anything is stored. Name and kind."""
     limit = get_settings().max_upload_bytes
     name = PurePath(upload.filename or "upload").name
     if not upload.body:
@@ -76,8 +89,15 @@ def _check_upload(upload: Upload) -> tuple[str, Capture]:
     if claimed is not None and claimed != kind:
         raise ValidationError(f"{name} is named as {claimed.upper()} but its content is {kind.upper()}; the file "
                               "was refused")
+    return name, kind
+
+
+def _capture_for_upload(name: str, content_type: str, body: bytes) -> Capture:
+    """Extract an upload's text (slow: in the background reader only); ValidationError when it cannot be read."""
+    from tracker.ingest.pipeline import extract_upload
+
     try:
-        return name, build_capture(upload.body, UPLOAD_KINDS[kind], f"upload:{name}")
+        return extract_upload(body, content_type, name)
     except FetchError as exc:
         raise ValidationError(f"{name}: {exc.message}") from exc
 
@@ -139,7 +159,8 @@ def submit(
 ) -> m.SelfReport:
     """A representative's claim for their own company. Everything is checked before anything is stored.
 
-    Evidence links are only recorded here; `fetch_evidence` fetches them (outside the form's transaction).
+    Nothing slow happens here: an upload is kept as bytes (status `received`) and evidence links are only
+    recorded; `read_upload` reads both in the background (`schedule_reading`).
     """
     actor = require_role(actor, "representative", doing="submit self-reports")
     company_id = _own_company(actor, company_id)
@@ -158,16 +179,11 @@ def submit(
     report = m.SelfReport(company_id=company_id, commitment_id=commitment_id, submitted_by=actor.id,
                           claimed_level=claimed_level, statement=statement, evidence_urls=urls)
     if checked is not None:
-        from tracker.ingest.pipeline import ingest_capture
-
-        name, capture = checked
-        source = self_report_source(session, company_id)
-        capture.source_id = source.id
-        result = ingest_capture(session, source, capture, origin="submitted", raw_store=raw_store)
+        name, kind = checked
         report.upload_filename = name
-        report.upload_sha256 = capture.raw_sha256
-        report.upload_content_type = capture.content_type
-        report.upload_version_id = result.version.id
+        report.upload_sha256 = (raw_store or RawStore()).put(upload.body)  # read later by `read_upload`
+        report.upload_content_type = UPLOAD_KINDS[kind]
+        report.upload_status = "received"
     session.add(report)
     session.flush()
     record(session, actor, "selfreport.submit", "selfreport", report.id, after=snapshot(report))
@@ -263,6 +279,130 @@ def fetch_evidence(session: Session, actor: m.User | None, report_id: int, ctx=N
     return outcomes
 
 
+# ---------------------------------------------------------------------------------- reading in the background
+
+
+def _claim(session: Session, report_id: int, now: datetime) -> bool:
+    """Take an upload for reading in one UPDATE, so two readers (threads or processes) never both read it."""
+    table = m.SelfReport.__table__
+    claimed = session.execute(
+        sa.update(table).where(
+            table.c.id == report_id,
+            sa.or_(table.c.upload_status == "received",
+                   sa.and_(table.c.upload_status == "reading", table.c.upload_claimed_at < now - READING_TIMEOUT)))
+        .values(upload_status="reading", upload_claimed_at=now)
+    )
+    return claimed.rowcount == 1
+
+
+def _finish(session: Session, report_id: int, status: str, *, error: str | None = None,
+            version_id: int | None = None) -> m.SelfReport:
+    report = _load(session, report_id)
+    before = snapshot(report)
+    report.upload_status, report.upload_error = status, error
+    if version_id is not None:
+        report.upload_version_id = version_id
+    session.add(report)
+    session.flush()
+    record(session, None, f"selfreport.upload_{status}", "selfreport", report.id, before=before,
+           after=snapshot(report))
+    return report
+
+
+def read_upload(report_id: int, *, engine: Engine | None = None, raw_store: RawStore | None = None,
+                now: datetime | None = None) -> str | None:
+    """Read one submission's upload and fetch its evidence links; the upload's final status (None: no upload or
+    another reader has it). Three short transactions: claim, (extract outside any), store or refuse.
+
+    Runs in the background pool; a refusal is stored with its reason for the representative and reviewers,
+    and an unexpected error is logged and stored as a refusal, so no upload stays "being read" for ever.
+    """
+    from tracker.ingest.pipeline import ingest_capture
+
+    raw_store = raw_store or RawStore()
+    with session_scope(engine) as session:
+        report = _load(session, report_id)
+        name, sha, content_type = report.upload_filename, report.upload_sha256, report.upload_content_type
+        has_links = bool(report.evidence_urls) and not report.evidence_fetches
+        claimed = sha is not None and _claim(session, report_id, now or datetime.now(UTC))
+    status = None
+    if claimed:
+        try:
+            capture = _capture_for_upload(name or "upload", content_type or "", raw_store.get(sha))
+        except ValidationError as exc:
+            with session_scope(engine) as session:
+                status = _finish(session, report_id, "refused", error=str(exc)).upload_status
+        except Exception:
+            log.exception("reading the upload of submission #%s failed", report_id)
+            with session_scope(engine) as session:
+                status = _finish(session, report_id, "refused",
+                                 error=f"{name}: the document could not be read").upload_status
+        else:
+            with session_scope(engine) as session:
+                report = _load(session, report_id)
+                source = self_report_source(session, report.company_id)
+                capture.source_id = source.id
+                result = ingest_capture(session, source, capture, origin="submitted", raw_store=raw_store)
+                status = _finish(session, report_id, "read", version_id=result.version.id).upload_status
+    if has_links and (claimed or sha is None):
+        with session_scope(engine) as session:
+            report = _load(session, report_id)
+            fetch_evidence(session, session.get(m.User, report.submitted_by), report_id, raw_store=raw_store)
+    return status
+
+
+def pending_readings(session: Session, *, now: datetime | None = None) -> list[int]:
+    """Submissions whose upload waits to be read, or whose reader died (a restart): for `schedule_reading`."""
+    now = now or datetime.now(UTC)
+    waiting = sa.or_(m.SelfReport.upload_status == "received",
+                     sa.and_(m.SelfReport.upload_status == "reading",
+                             m.SelfReport.upload_claimed_at < now - READING_TIMEOUT))
+    return list(session.scalars(sa.select(m.SelfReport.id).where(waiting).order_by(m.SelfReport.id)))
+
+
+_pool: ThreadPoolExecutor | None = None
+_queued: set[int] = set()
+_pool_lock = threading.Lock()
+
+
+def schedule_reading(report_ids: list[int], *, engine: Engine | None = None) -> int:
+    """Queue submissions for `read_upload` on this process's background pool (`READER_THREADS` threads);
+    ids already queued are skipped. How many were queued. Pages call this right after `submit`."""
+    global _pool
+    queued = 0
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=READER_THREADS, thread_name_prefix="upload-reader")
+        for report_id in report_ids:
+            if report_id in _queued:
+                continue
+            _queued.add(report_id)
+            _pool.submit(_read_queued, report_id, engine)
+            queued += 1
+    return queued
+
+
+def _read_queued(report_id: int, engine: Engine | None) -> None:
+    try:
+        read_upload(report_id, engine=engine)
+    except Exception:
+        log.exception("background reading of submission #%s failed", report_id)
+    finally:
+        with _pool_lock:
+            _queued.discard(report_id)
+
+
+def upload_state(report: m.SelfReport) -> str:
+    """What the representative and reviewers see of an upload: being read, read, or refused with the reason."""
+    if report.upload_status in ("received", "reading"):
+        return "being read"
+    if report.upload_status == "refused":
+        return f"refused: {report.upload_error or 'the document could not be read'}"
+    if report.upload_status == "read" or report.upload_version_id is not None:
+        return "read"
+    return ""
+
+
 # --------------------------------------------------------------------------------------------- decisions
 
 
@@ -289,6 +429,9 @@ def decide(
     report = _load(session, report_id)
     if report.status != "submitted":
         raise ValidationError(f"submission #{report_id} is {report.status.replace('_', ' ')}, not awaiting review")
+    if decision == "approve" and report.upload_status in ("received", "reading"):
+        raise ValidationError(f"the document of submission #{report_id} is still being read; approve it once it "
+                              "has been read (the review page shows its text then)")
     now = datetime.now(UTC)
     before = snapshot(report)
     report.status = DECISIONS[decision]

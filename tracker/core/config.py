@@ -18,7 +18,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 
 
 SETTINGS_FILE_VARIABLE = "TRACKER_SETTINGS_FILE"
-SECRET_FIELDS = ("smtp_password", "webhook_secret")
+SECRET_FIELDS = ("smtp_password", "webhook_secret", "session_secret")
 EMAIL_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     environment: str = Field(default="development", alias="TRACKER_ENV")
     cache_ttl_seconds: int = Field(default=300, alias="TRACKER_CACHE_TTL", ge=0)
     session_hours: float = Field(default=8.0, alias="TRACKER_SESSION_HOURS", gt=0)
+    # Key that signs the sign-in cookie; empty: a random key per process (sign-ins then end at a restart).
+    session_secret: str = Field(default="", alias="TRACKER_SESSION_SECRET")
     max_upload_bytes: int = Field(default=10_000_000, alias="TRACKER_MAX_UPLOAD_BYTES", gt=0)
     smtp_host: str = Field(default="", alias="TRACKER_SMTP_HOST")
     smtp_port: int = Field(default=25, alias="TRACKER_SMTP_PORT", gt=0, lt=65536)

@@ -44,6 +44,16 @@ CORPUS_DATE = re.compile(r"_(\d{4}-\d{2}-\d{2})\.txt$")
 CORPUS_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*_\d{4}-\d{2}-\d{2}\.txt$")
 
 
+def extract_upload(body: bytes, content_type: str, name: str) -> Capture:
+    """A document a company uploaded with a self-report, read: the one call the upload reader makes.
+
+    Runs in the background reader (tracker.accounts.selfreports.read_upload), never on a page's request, and
+    extracts in the scrapers' time- and memory-bounded worker. Raises FetchError with a reason code when the
+    document cannot be read.
+    """
+    return build_capture(body, content_type, f"upload:{name}")
+
+
 @dataclass
 class IngestResult:
     outcome: str  # new_version | unchanged

@@ -36,6 +36,7 @@ from tracker.core.config import Settings, get_settings
 from tracker.core.db import session_scope
 from tracker.core.errors import NotFoundError, ValidationError
 from tracker.store import models as m
+from tracker.store.versions import public_change, public_version
 from tracker.store.vocabulary import WEAKENING_DIRECTIONS
 
 EVENTS = ("new_version", "change")
@@ -152,7 +153,8 @@ def _candidate_events(session: Session, subscription: m.AlertSubscription, setti
     companies = {c.id: c for c in session.exec(select(m.Company))}
     if "new_version" in subscription.events:
         query = select(m.DocumentVersion).where(
-            m.DocumentVersion.id > subscription.after_version_id, m.DocumentVersion.origin.in_(NEWS_ORIGINS)
+            m.DocumentVersion.id > subscription.after_version_id, m.DocumentVersion.origin.in_(NEWS_ORIGINS),
+            public_version(),
         )
         for version in session.exec(query.order_by(m.DocumentVersion.id)):
             source = sources[version.source_id]
@@ -165,7 +167,8 @@ def _candidate_events(session: Session, subscription: m.AlertSubscription, setti
             found.append(("new_version", f"version:{version.id}", payload))
     if "change" in subscription.events:
         query = select(m.ChangeEvent).where(
-            m.ChangeEvent.id > subscription.after_change_id, m.ChangeEvent.direction.in_(WEAKENING_DIRECTIONS)
+            m.ChangeEvent.id > subscription.after_change_id, m.ChangeEvent.direction.in_(WEAKENING_DIRECTIONS),
+            public_change(),
         )
         if subscription.company_id:
             query = query.where(m.ChangeEvent.company_id == subscription.company_id)

@@ -29,6 +29,13 @@ from sqlalchemy.engine import Engine
 from tracker.core.errors import ValidationError
 from tracker.publish.stocktake import TABLE_DESCRIPTIONS, TABLES, Stocktake, column_docs
 from tracker.store import models as m
+from tracker.store.versions import (
+    private_version_ids,
+    public_change,
+    public_source,
+    public_version,
+    watched_source,
+)
 
 FORMATS = ("csv", "json", "xlsx", "html")
 PROJECT = "Commitment Tracker"
@@ -436,8 +443,18 @@ WITHHELD_TABLES = {
 WITHHELD_COLUMNS = {
     "documentversion": {"text": "full document text: belongs to the publisher; follow url and check text_sha256"},
 }
-# Only approved self-reports are public; the others are still under review or were rejected.
-PUBLIC_ROWS = {"selfreport": lambda table: table.c.status == "approved"}
+# Only approved self-reports are public; the others are still under review or were rejected. A company's uploads
+# and linked evidence (its `<company>-self-reports` source) stay private until approved: the rule is
+# tracker.store.versions' `public_version`, applied here to every table that points at a version.
+PUBLIC_ROWS = {
+    "selfreport": lambda table: table.c.status == "approved",
+    "source": public_source,
+    "documentversion": public_version,
+    "evidence": lambda table: table.c.version_id.not_in(private_version_ids()),
+    "changeevent": public_change,
+    # Fetches of a submission's evidence links say which links a company gave: never public.
+    "fetchattempt": lambda table: watched_source(table.c.source_id),
+}
 NATURAL_KEYS = {
     "framework": ["id"], "commitment": ["id"], "company": ["id"], "source": ["id"],
     "signature": ["company_id", "framework_id"], "commitmentlink": ["from_commitment_id", "to_commitment_id"],
@@ -605,7 +622,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "evidence_urls": "JSON list of URLs the company gave",
         "evidence_fetches": "JSON list: outcome of fetching each evidence URL (status, reason, version id)", "upload_filename": "Uploaded file name",
         "upload_sha256": "SHA-256 of the upload", "upload_content_type": "Content type of the upload",
-        "upload_version_id": "The upload stored as a document version", "status": "Review status",
+        "upload_version_id": "The upload stored as a document version",
+        "upload_status": "Reading of the upload: received, reading, read or refused",
+        "upload_error": "Why the upload could not be read (when refused)",
+        "upload_claimed_at": "When a background reader took the upload (UTC)", "status": "Review status",
         "decided_by": "Reviewer account id", "decided_at": "When decided (UTC)",
         "decision_reason": "Reviewer's reason", "verified": "True when the reviewer verified the evidence",
         "assessment_id": "Assessment created from it",
@@ -643,6 +663,8 @@ def data_dictionary(row_counts: dict[str, int] | None = None) -> dict:
                  "columns": columns}
         if table.name == "selfreport":
             entry["rows_included"] = "approved submissions only"
+        elif table.name in PUBLIC_ROWS:
+            entry["rows_included"] = "all but companies' self-report material not approved by a reviewer"
         if row_counts is not None and not withheld:
             entry["rows"] = row_counts.get(table.name, 0)
         tables.append(entry)

@@ -22,7 +22,7 @@ from tracker.core.config import get_settings
 from tracker.core.errors import NotFoundError, ValidationError
 from tracker.read.reviews import change_states, corrections
 from tracker.store import models as m
-from tracker.store.versions import display_label
+from tracker.store.versions import display_label, public_change, public_version
 from tracker.store.vocabulary import LEVEL_MOVING_DIRECTIONS, REVIEW_LABELS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -74,10 +74,10 @@ def feed_entries(
     sources = {s.id: s for s in session.exec(source_query)}
     if not sources:
         return []
-    version_query = (select(m.DocumentVersion).where(m.DocumentVersion.source_id.in_(list(sources)))
+    version_query = (select(m.DocumentVersion).where(m.DocumentVersion.source_id.in_(list(sources)), public_version())
                      .order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc()).limit(limit))
     versions = list(session.exec(version_query))
-    change_query = (select(m.ChangeEvent).where(m.ChangeEvent.source_id.in_(list(sources)),
+    change_query = (select(m.ChangeEvent).where(m.ChangeEvent.source_id.in_(list(sources)), public_change(),
                                                m.ChangeEvent.direction.in_(LEVEL_MOVING_DIRECTIONS))
                     .order_by(m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id.desc()).limit(limit))
     changes = list(session.exec(change_query))

@@ -33,7 +33,7 @@ from tracker.read.queries import (
     version_info,
 )
 from tracker.store import models as m
-from tracker.store.versions import effective_date, order_key
+from tracker.store.versions import effective_date, order_key, public_change, public_version
 from tracker.store.vocabulary import (
     BINDING_STATUSES,
     DEADLINE_STATUS_MEANINGS,
@@ -305,7 +305,7 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
 
     sources = {s.id: s for s in session.exec(select(m.Source).where(m.Source.company_id.in_(company_ids)))}
     versions = [v for v in map(version_info, session.execute(
-        sa.select(*VERSION_META).where(m.DocumentVersion.source_id.in_(list(sources)))
+        sa.select(*VERSION_META).where(m.DocumentVersion.source_id.in_(list(sources)), public_version())
     )) if effective_date(v) <= as_of] if sources else []
     versions_by_id = {v.id: v for v in versions}
     evidence = _best_evidence(session, versions_by_id, [c.id for c in commitments])
@@ -550,6 +550,7 @@ def _change_rows(
     if sources:
         events = session.exec(select(m.ChangeEvent).where(
             m.ChangeEvent.source_id.in_(list(sources)), m.ChangeEvent.direction.in_(LEVEL_MOVING_DIRECTIONS),
+            public_change(),
         ).order_by(m.ChangeEvent.id))
     else:
         events = []

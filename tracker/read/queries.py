@@ -25,6 +25,13 @@ from tracker.read.asof import latest_assessments, levels_in_force
 from tracker.read.reviews import change_states
 from tracker.store import models as m
 from tracker.store import versions as versionfacts
+from tracker.store.versions import (
+    is_public_version,
+    public_change,
+    public_source,
+    public_version,
+    watched_source,
+)
 from tracker.store.vocabulary import (
     BINDING_STATUSES,
     DIRECTION_ORDER,
@@ -319,7 +326,8 @@ def evidence_for(
                   m.Source.company_id.label("company_id"))
         .join(m.DocumentVersion, m.DocumentVersion.id == m.Evidence.version_id)
         .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
-        .where(m.Evidence.version_id.in_(version_ids), m.Evidence.commitment_id.in_(commitment_ids))
+        .where(m.Evidence.version_id.in_(version_ids), m.Evidence.commitment_id.in_(commitment_ids),
+               public_version())
         .order_by(m.Evidence.score.desc(), m.Evidence.id)
     ).all()
     wanted = set(pairs)
@@ -423,7 +431,7 @@ def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[Chan
         .join(m.Source, m.Source.id == m.ChangeEvent.source_id)
         .join(new, new.id == m.ChangeEvent.new_version_id)
         .outerjoin(old, old.id == m.ChangeEvent.old_version_id)
-        .where(*conditions)
+        .where(public_change(), *conditions)
         .order_by(m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id)
     ).all()
     states = change_states(session, [(row[0].id, row[0].direction, row[0].announced) for row in rows])
@@ -505,11 +513,13 @@ def _signatures(session: Session, company_id: str) -> list[SignatureInfo]:
 
 def documents(session: Session, company_id: str | None = None) -> list[SourceDocuments]:
     """Sources (of one company, or all) with their versions' metadata: two queries, no document text."""
-    query = select(m.Source).order_by(m.Source.company_id, m.Source.kind != "framework", m.Source.title)
+    query = (select(m.Source).where(public_source())
+             .order_by(m.Source.company_id, m.Source.kind != "framework", m.Source.title))
     if company_id is not None:
         query = query.where(m.Source.company_id == company_id)
     sources = list(session.exec(query))
-    version_query = sa.select(*VERSION_META).order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc())
+    version_query = (sa.select(*VERSION_META).where(public_version())
+                     .order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc()))
     if company_id is not None:
         version_query = version_query.where(m.DocumentVersion.source_id.in_([s.id for s in sources]))
     by_source: dict[str, list[VersionInfo]] = defaultdict(list)
@@ -683,7 +693,8 @@ def version_feed(
     query = (sa.select(*VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
                        m.Source.title.label("source_title"))
              .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
-             .join(m.Company, m.Company.id == m.Source.company_id))
+             .join(m.Company, m.Company.id == m.Source.company_id)
+             .where(public_version()))
     if company_ids:
         query = query.where(m.Source.company_id.in_(company_ids))
     rows = session.execute(query).all()
@@ -714,13 +725,15 @@ def companies(session: Session) -> list[m.Company]:
 def version_text(session: Session, version_id: int) -> str | None:
     """The stored text of one version (None for seed versions, which ship metadata and quotes only)."""
     version = session.get(m.DocumentVersion, version_id)
-    if version is None:
-        raise NotFoundError(f"unknown version {version_id}")
+    if version is None or not is_public_version(session, version_id):
+        raise NotFoundError(f"unknown version {version_id}")  # a private upload is not there for readers
     return version.text
 
 
 def version_quotes(session: Session, version_id: int, limit: int = 50) -> list[EvidenceItem]:
     """The evidence quotes taken from one version, best first (what we can show when no text is stored)."""
+    if not is_public_version(session, version_id):
+        return []
     commitment_ids = list(session.scalars(
         sa.select(m.Evidence.commitment_id).where(m.Evidence.version_id == version_id).distinct()))
     grouped = evidence_for(session, [(version_id, c) for c in commitment_ids], per_commitment=limit)
@@ -792,9 +805,11 @@ def sources_health(session: Session, *, runs: int = 20) -> SourcesHealthView:
     versions = {row.source_id: row for row in session.execute(
         sa.select(m.DocumentVersion.source_id, sa.func.count().label("n"),
                   sa.func.max(m.DocumentVersion.fetched_at).label("latest"))
-        .group_by(m.DocumentVersion.source_id))}
+        .where(public_version()).group_by(m.DocumentVersion.source_id))}
+    # Self-report sources are not watched: their fetch attempts are a submission's evidence links (private).
     rows = session.execute(
         sa.select(m.Source, m.Company.name).join(m.Company, m.Company.id == m.Source.company_id)
+        .where(watched_source())
         .order_by(m.Company.name, m.Source.title)).all()
     utc = m.UTCDateTime()
     result = []

@@ -389,7 +389,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=120)
     display_name: str = ""
-    email: str | None = None
+    email: str | None = Field(default=None, unique=True, max_length=254)  # stored lower-case: one account per address
     role: str  # representative | reviewer | admin
     company_id: str | None = Field(default=None, foreign_key="company.id")
     password_hash: str | None = None
@@ -428,6 +428,10 @@ class SelfReport(SQLModel, table=True):
     upload_sha256: str | None = None
     upload_content_type: str | None = None
     upload_version_id: int | None = Field(default=None, foreign_key="documentversion.id")
+    # Reading an upload happens off the request path: received -> reading -> read | refused (reason in upload_error).
+    upload_status: str | None = None
+    upload_error: str | None = _text()
+    upload_claimed_at: datetime | None = _ts(default=None, nullable=True)
     evidence_fetches: list[dict] = _json([])  # [{"url", "outcome", "reason", "message", "version_id", "at"}]
     status: str = "submitted"  # submitted | approved | rejected | changes_requested | withdrawn
     decided_by: int | None = Field(default=None, foreign_key="user.id")

@@ -4,6 +4,7 @@ Why a search index: a LIKE scan reads every version's whole text on every query,
 weekly versions. SQLite uses an FTS5 external-content table (`documentversion_fts`, kept in step by triggers)
 and PostgreSQL a GIN index on `to_tsvector('english', text)`; both are created by migration 0002. The query is
 taken as plain words (all must occur, stemmed), never as search syntax, so a user's punctuation cannot break it.
+Search is public: a company's self-report material not yet approved is never found (`private_version_ids`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tracker.core.errors import ValidationError
+from tracker.store.versions import private_version_ids
 
 # Schema objects made by migration 0002 that the models do not describe: comparisons must skip them.
 FTS_TABLE = "documentversion_fts"
@@ -49,24 +51,28 @@ def query_words(query: str) -> list[str]:
     return words
 
 
+# The privacy rule as SQL with named parameters, so the hand-written queries below share it with every reader.
+_PRIVATE = private_version_ids().compile()
+_PRIVATE_SQL, _PRIVATE_PARAMS = str(_PRIVATE), dict(_PRIVATE.params)
+
 _SQLITE = sa.text(f"""
     SELECT dv.id AS version_id, dv.source_id, s.company_id,
            snippet({FTS_TABLE}, 0, :start, :end, '…', 16) AS snippet, -bm25({FTS_TABLE}) AS rank
     FROM {FTS_TABLE}
     JOIN documentversion dv ON dv.id = {FTS_TABLE}.rowid
     JOIN source s ON s.id = dv.source_id
-    WHERE {FTS_TABLE} MATCH :match
+    WHERE {FTS_TABLE} MATCH :match AND dv.id NOT IN ({_PRIVATE_SQL})
     ORDER BY bm25({FTS_TABLE}), dv.id DESC
     LIMIT :limit
 """)
 
 # Rank only the matching rows, and build headlines only for the rows returned (ts_headline re-parses text).
-_POSTGRES = sa.text("""
+_POSTGRES = sa.text(f"""
     WITH q AS (SELECT plainto_tsquery('english', :query) AS query),
     top AS (
         SELECT dv.id, dv.source_id, dv.text, ts_rank(to_tsvector('english', coalesce(dv.text, '')), q.query) AS rank
         FROM documentversion dv, q
-        WHERE to_tsvector('english', coalesce(dv.text, '')) @@ q.query
+        WHERE to_tsvector('english', coalesce(dv.text, '')) @@ q.query AND dv.id NOT IN ({_PRIVATE_SQL})
         ORDER BY rank DESC, dv.id DESC
         LIMIT :limit
     )
@@ -84,7 +90,7 @@ def search_versions(session: Session, query: str, limit: int = 20) -> list[Hit]:
     if limit < 1:
         raise ValidationError(f"limit must be at least 1, not {limit}")
     dialect = session.get_bind().dialect.name
-    params = {"limit": limit, "start": SNIPPET_START, "end": SNIPPET_END}
+    params = {"limit": limit, "start": SNIPPET_START, "end": SNIPPET_END, **_PRIVATE_PARAMS}
     if dialect == "sqlite":
         statement = _SQLITE.bindparams(match=" ".join('"' + w.replace('"', "") + '"' for w in words), **params)
     elif dialect == "postgresql":
