@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import itertools
 import re
 from pathlib import Path
 
@@ -10,7 +12,6 @@ import yaml
 
 from scrapers.adapters import ADAPTERS
 from tests.conftest import CORPUS_DIR
-from tracker.ingest.pipeline import CORPUS_NAME
 from tracker.ingest.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +94,6 @@ def manifest_rows() -> list[dict]:
     path = CORPUS / "manifest.csv"
     if not path.is_file():
         pytest.skip("shared corpus manifest not present")
-    import csv
 
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -148,7 +148,7 @@ def test_versions_are_listed_in_history_order_and_reuploads_keep_their_label():
         versions = source.get("versions", [])
         order = [v.get("first_seen") or v["published_on"] for v in versions]
         assert order == sorted(order), source["id"]
-        for before, after in zip(versions, versions[1:], strict=False):
+        for before, after in itertools.pairwise(versions):
             if after.get("silent_reupload"):
                 assert after["label"] == before["label"], f"{source['id']}: re-upload {after['corpus_version']}"
 
