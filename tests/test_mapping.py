@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DATA_DIR
 from tracker import cli
 from tracker.analysis.mapping import (
     METHOD_VERSION,
@@ -336,12 +337,19 @@ def test_expert_passages_top1_accuracy_above_floor() -> None:
 
 @pytest.mark.corpus
 def test_real_frameworks_map_with_valid_evidence(corpus_dir) -> None:
-    for path in sorted(corpus_dir.glob("*.txt")):
+    from tracker.ingest.catalog import load_catalog
+    from tracker.ingest.pipeline import corpus_files
+
+    # Companions (compliance framework, roadmap, noncompliance policy) cover a few commitments by design.
+    companions = {v.corpus_file for _, source in load_catalog(DATA_DIR).sources if source.kind == "companion"
+                  for v in source.versions}
+    # The documents (not the corpus licence); the Korean editions are not imported, the mapping reads English.
+    for path in [p for p in corpus_files(corpus_dir) if "-ko" not in p.name]:
         text = path.read_text(encoding="utf-8")
         mapping = map_document(text, SEOUL)
         levels = [c.level for c in mapping.commitments]
         assert all(0 <= level <= 3 for level in levels)
-        assert sum(level >= 1 for level in levels) >= 5, (path.name, levels)
+        assert path.name in companions or sum(level >= 1 for level in levels) >= 5, (path.name, levels)
         for result in mapping.commitments:
             for item in result.evidence:
                 assert fold(item.quote) in fold(text[item.start : item.end]), (path.name, item)

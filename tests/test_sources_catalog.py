@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 import re
 from pathlib import Path
@@ -93,7 +94,6 @@ def manifest_rows() -> list[dict]:
     path = CORPUS / "manifest.csv"
     if not path.is_file():
         pytest.skip("shared corpus manifest not present")
-    import csv
 
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
