@@ -75,7 +75,9 @@ overview = cached(queries.overview)
 company_view = cached(queries.company_view)
 commitment_view = cached(queries.commitment_view)
 change_feed = cached(queries.change_feed)
+change_counts = cached(queries.change_counts)
 version_feed = cached(queries.version_feed)
+version_count = cached(queries.version_count)
 documents = cached(queries.documents)
 sources_health = cached(queries.sources_health)
 submission_links = cached(queries.submission_links)
@@ -85,6 +87,19 @@ submission_links = cached(queries.submission_links)
 def methodology() -> queries.Methodology:
     """Rubrics, method notes and metrics are files shipped with the code: cached by time only."""
     return queries.methodology()
+
+
+def first_date(key: str = "date") -> date:
+    """The first date a date picker offers: the catalog's first commitment, and never after a linked date."""
+    first = _first_day()
+    linked = st.query_params.get(key)
+    try:
+        return min(first, date.fromisoformat(linked)) if linked else first
+    except ValueError:
+        return first
+
+
+_first_day = cached(queries.first_day)
 
 
 def version_text(version_id: int) -> str | None:
@@ -155,7 +170,7 @@ def parse_list(raw: str) -> list[str]:
 def as_of_control(label: str = "As of") -> date:
     """The date every level is replayed at; defaults to today, shareable as `?date=YYYY-MM-DD`."""
     bind("date", date.today(), date.fromisoformat)
-    value = st.date_input(label, key="date", min_value=date(2023, 1, 1), max_value=date(2100, 1, 1),
+    value = st.date_input(label, key="date", min_value=first_date(), max_value=date(2100, 1, 1),
                           help="Levels and documents as they stood on this date.")
     publish("date", value)
     return value

@@ -11,7 +11,7 @@ import operator
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -98,6 +98,18 @@ def framework_commitments(session: Session, framework_id: str) -> list[m.Commitm
 def all_commitments(session: Session) -> list[m.Commitment]:
     """Every commitment of every framework, in catalog order (for the self-report form)."""
     return list(session.exec(select(m.Commitment).order_by(m.Commitment.framework_id, m.Commitment.position)))
+
+
+EARLIEST_FALLBACK = date(2000, 1, 1)
+
+
+def first_day(session: Session) -> date:
+    """The earliest date worth opening: the first announcement of a framework (a commitment) in the catalog.
+
+    Date pickers start here rather than at a fixed year, so a history loaded from before 2023 stays reachable.
+    """
+    first = session.scalar(sa.select(sa.func.min(m.Framework.announced)))
+    return first or EARLIEST_FALLBACK
 
 
 def company_groups(session: Session) -> list[str]:
@@ -372,11 +384,13 @@ def _prefixed_version(row: sa.Row, prefix: str) -> VersionInfo | None:
     return VersionInfo(**{k: mapping[prefix + k] for k in VersionInfo.__dataclass_fields__})
 
 
-def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[ChangeItem]:
+def _changes(
+    session: Session, *conditions: sa.ColumnElement[bool], new: type[m.DocumentVersion] | None = None,
+    order_by: Sequence[sa.ColumnElement] | None = None, limit: int | None = None, offset: int = 0,
+) -> list[ChangeItem]:
     old = sa.orm.aliased(m.DocumentVersion)
-    new = sa.orm.aliased(m.DocumentVersion)
-
-    rows = session.execute(
+    new = new if new is not None else sa.orm.aliased(m.DocumentVersion)
+    query = (
         sa.select(m.ChangeEvent, m.Company.name.label("company_name"), m.Source.title.label("source_title"),
                   *_prefixed_meta(old, "old_"), *_prefixed_meta(new, "new_"))
         .join(m.Company, m.Company.id == m.ChangeEvent.company_id)
@@ -384,8 +398,13 @@ def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[Chan
         .join(new, new.id == m.ChangeEvent.new_version_id)
         .outerjoin(old, old.id == m.ChangeEvent.old_version_id)
         .where(*conditions)
-        .order_by(m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id)
-    ).all()
+        .order_by(*(order_by or (m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id)))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    rows = session.execute(query).all()
     items = []
     for row in rows:
         change = row[0]
@@ -588,6 +607,39 @@ def crosswalk(session: Session, commitment_id: str) -> list[LinkedCommitment]:
 # ------------------------------------------------------------------------------------------------ changes
 
 
+def _effective_day(dialect: str, published: sa.ColumnElement, fetched: sa.ColumnElement) -> sa.ColumnElement:
+    """A version's effective date in SQL (its stated publication date, else the UTC day it was fetched)."""
+    fetched_day = sa.func.date(fetched) if dialect == "sqlite" else sa.cast(
+        sa.func.timezone("UTC", fetched), sa.Date)
+    return sa.func.coalesce(published, fetched_day)
+
+
+def _effective_between(
+    published: sa.ColumnElement, fetched: sa.ColumnElement, since: date | None, until: date | None
+) -> list[sa.ColumnElement[bool]]:
+    """`since <= effective date <= until` without a function on the columns, so indexes on them still serve."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if since is not None:
+        start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        conditions.append(sa.or_(published >= since, sa.and_(published.is_(None), fetched >= start)))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        conditions.append(sa.or_(published <= until, sa.and_(published.is_(None), fetched < end)))
+    return conditions
+
+
+def _change_conditions(
+    new: type[m.DocumentVersion], company_ids: list[str] | None, since: date | None, until: date | None,
+    directions: list[str] | None,
+) -> list[sa.ColumnElement[bool]]:
+    conditions = _effective_between(new.published_on, new.fetched_at, since, until)
+    if company_ids:
+        conditions.append(m.ChangeEvent.company_id.in_(company_ids))
+    if directions:
+        conditions.append(m.ChangeEvent.direction.in_(directions))
+    return conditions
+
+
 def change_feed(
     session: Session,
     *,
@@ -596,19 +648,41 @@ def change_feed(
     until: date | None = None,
     directions: list[str] | None = None,
     weakened_first: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ChangeItem]:
-    """Flagged changes, filtered by company, direction and the date the new version took effect."""
-    conditions = []
-    if company_ids:
-        conditions.append(m.ChangeEvent.company_id.in_(company_ids))
-    if directions:
-        conditions.append(m.ChangeEvent.direction.in_(directions))
-    items = [c for c in _changes(session, *conditions)
-             if (since is None or c.effective_date >= since) and (until is None or c.effective_date <= until)]
-    items.sort(key=lambda c: (-c.effective_date.toordinal(), c.source_id, c.id))
+    """Flagged changes, filtered by company, direction and the date the new version took effect.
+
+    Filters, order (weakened and removed first, then newest) and the page (`limit`, `offset`) are all in the
+    query, so a view reads only the rows it shows; `change_counts` gives the totals per direction.
+    """
+    new = sa.orm.aliased(m.DocumentVersion)
+    day = _effective_day(session.get_bind().dialect.name, new.published_on, new.fetched_at)
+    order: list[sa.ColumnElement] = []
     if weakened_first:
-        items.sort(key=lambda c: DIRECTION_ORDER.get(c.direction, 9))
-    return items
+        order.append(sa.case(DIRECTION_ORDER, value=m.ChangeEvent.direction, else_=9))
+    order += [day.desc(), m.ChangeEvent.source_id, m.ChangeEvent.id]
+    return _changes(session, *_change_conditions(new, company_ids, since, until, directions), new=new,
+                    order_by=order, limit=limit, offset=offset)
+
+
+def change_counts(
+    session: Session,
+    *,
+    company_ids: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    directions: list[str] | None = None,
+) -> dict[str, int]:
+    """How many flagged changes of each direction match the filters (one GROUP BY, no rows loaded)."""
+    new = sa.orm.aliased(m.DocumentVersion)
+    rows = session.execute(
+        sa.select(m.ChangeEvent.direction, sa.func.count())
+        .join(new, new.id == m.ChangeEvent.new_version_id)
+        .where(*_change_conditions(new, company_ids, since, until, directions))
+        .group_by(m.ChangeEvent.direction)
+    )
+    return {direction: n for direction, n in rows}
 
 
 @dataclass(frozen=True)
@@ -620,32 +694,77 @@ class NewVersionItem:
     change_counts: dict[str, int]
 
 
+def _version_conditions(company_ids: list[str] | None) -> list[sa.ColumnElement[bool]]:
+    if not company_ids:
+        return []
+    return [m.DocumentVersion.source_id.in_(sa.select(m.Source.id).where(m.Source.company_id.in_(company_ids)))]
+
+
 def version_feed(
-    session: Session, *, company_ids: list[str] | None = None, since: date | None = None, until: date | None = None
+    session: Session,
+    *,
+    company_ids: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[NewVersionItem]:
-    """New versions, newest first, each with how many changes of each direction it brought."""
-    query = (sa.select(*VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
-                       m.Source.title.label("source_title"))
-             .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
-             .join(m.Company, m.Company.id == m.Source.company_id))
-    if company_ids:
-        query = query.where(m.Source.company_id.in_(company_ids))
-    rows = session.execute(query).all()
+    """New versions, newest first (effective date, then id), each with how many changes of each direction.
+
+    Reads one page: versions with a publication date come in `(published_on, id)` order straight from the
+    index on `published_on`, the few without one by `fetched_at`; the two ordered streams are merged here, so
+    at most `offset + limit` rows of each are read, never every version.
+    """
+    v = m.DocumentVersion
+    wanted = offset + limit
+    base = _version_conditions(company_ids)
+    published = session.execute(
+        sa.select(v.id, v.published_on)
+        .where(v.published_on.is_not(None), *base, *_effective_between(v.published_on, v.fetched_at, since, until))
+        .order_by(v.published_on.desc(), v.id.desc()).limit(wanted)
+    ).all()
+    unpublished = session.execute(
+        sa.select(v.id, v.fetched_at)
+        .where(v.published_on.is_(None), *base, *_effective_between(v.published_on, v.fetched_at, since, until))
+        .order_by(v.fetched_at.desc(), v.id.desc()).limit(wanted)
+    ).all()
+    keyed = [(day, version_id) for version_id, day in published]
+    keyed += [(_as_utc_date(fetched), version_id) for version_id, fetched in unpublished]
+    keyed.sort(reverse=True)
+    page_ids = [version_id for _, version_id in keyed[offset:wanted]]
+    if not page_ids:
+        return []
+    rows = session.execute(
+        sa.select(*VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
+                  m.Source.title.label("source_title"))
+        .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
+        .join(m.Company, m.Company.id == m.Source.company_id)
+        .where(m.DocumentVersion.id.in_(page_ids))
+    ).all()
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for version_id, direction, n in session.execute(
         sa.select(m.ChangeEvent.new_version_id, m.ChangeEvent.direction, sa.func.count())
+        .where(m.ChangeEvent.new_version_id.in_(page_ids))
         .group_by(m.ChangeEvent.new_version_id, m.ChangeEvent.direction)
     ):
         counts[version_id][direction] = n
-    items = []
-    for row in rows:
-        version = version_info(row)
-        if (since and version.effective_date < since) or (until and version.effective_date > until):
-            continue
-        items.append(NewVersionItem(row.company_id, row.company_name, row.source_title, version,
-                                    counts.get(version.id, {})))
+    items = [NewVersionItem(row.company_id, row.company_name, row.source_title, version_info(row),
+                            counts.get(row.id, {})) for row in rows]
     items.sort(key=lambda i: (i.version.effective_date, i.version.id), reverse=True)
     return items
+
+
+def version_count(
+    session: Session, *, company_ids: list[str] | None = None, since: date | None = None, until: date | None = None
+) -> int:
+    """How many versions `version_feed` would list without a page limit (a count on the index)."""
+    v = m.DocumentVersion
+    return session.scalar(sa.select(sa.func.count()).select_from(v).where(
+        *_version_conditions(company_ids), *_effective_between(v.published_on, v.fetched_at, since, until))) or 0
+
+
+def _as_utc_date(value: datetime) -> date:
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)).date()
 
 
 def companies(session: Session) -> list[m.Company]:
