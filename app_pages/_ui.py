@@ -43,6 +43,11 @@ def start_run() -> None:
     st.session_state[DATA_VERSION_KEY] = read_only(queries.data_version)
 
 
+def data_version() -> str:
+    """The data version this run's cached reads are keyed on (for caches a page keeps itself)."""
+    return _data_version()
+
+
 def _data_version() -> str:
     # Set by `start_run`; a page run on its own (tests) asks the database each time instead.
     return st.session_state.get(DATA_VERSION_KEY) or read_only(queries.data_version)

@@ -18,6 +18,7 @@ import json
 import shutil
 import zipfile
 from collections.abc import Iterable, Iterator
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -199,25 +200,33 @@ def stocktake_xlsx(stocktake: Stocktake) -> bytes:
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    bold, title, wrap = Font(bold=True), Font(bold=True, size=14), Alignment(wrap_text=True, vertical="top")
+    styled: dict[tuple[int, int], object] = {}  # (font, alignment) -> a style array to copy: no hashing per cell
 
     def cell(sheet, value: object, *, font: Font | None = None, alignment: Alignment | None = None) -> object:
         value = _xlsx_value(value)
-        if not (font or alignment or (isinstance(value, str) and value.startswith("="))):
+        formula_like = isinstance(value, str) and value.startswith("=")
+        if not (formula_like or ((font or alignment) and value not in (None, ""))):
             return value
         written = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str) and written.data_type == "f":
+        if formula_like:
             written.data_type = "s"
-        if font is not None:
-            written.font = font
-        if alignment is not None:
-            written.alignment = alignment
+        if font is not None or alignment is not None:
+            key = (id(font), id(alignment))
+            if key not in styled:
+                if font is not None:
+                    written.font = font
+                if alignment is not None:
+                    written.alignment = alignment
+                styled[key] = copy(written._style)
+            else:
+                written._style = copy(styled[key])
         return written
 
     readme = book.create_sheet("README")
     readme.column_dimensions["A"].width = 140
     for number, line in enumerate(stocktake_readme(stocktake).splitlines()):
-        readme.append([cell(readme, line, font=Font(bold=True, size=14) if number == 0 else None)])
+        readme.append([cell(readme, line, font=title if number == 0 else None)])
     for table, rows in stocktake.tables().items():
         sheet = book.create_sheet(table)
         columns = list(column_docs(table))

@@ -614,7 +614,7 @@ def _effective_day(dialect: str, published: sa.ColumnElement, fetched: sa.Column
     return sa.func.coalesce(published, fetched_day)
 
 
-def _effective_between(
+def effective_between(
     published: sa.ColumnElement, fetched: sa.ColumnElement, since: date | None, until: date | None
 ) -> list[sa.ColumnElement[bool]]:
     """`since <= effective date <= until` without a function on the columns, so indexes on them still serve."""
@@ -632,7 +632,7 @@ def _change_conditions(
     new: type[m.DocumentVersion], company_ids: list[str] | None, since: date | None, until: date | None,
     directions: list[str] | None,
 ) -> list[sa.ColumnElement[bool]]:
-    conditions = _effective_between(new.published_on, new.fetched_at, since, until)
+    conditions = effective_between(new.published_on, new.fetched_at, since, until)
     if company_ids:
         conditions.append(m.ChangeEvent.company_id.in_(company_ids))
     if directions:
@@ -720,12 +720,12 @@ def version_feed(
     base = _version_conditions(company_ids)
     published = session.execute(
         sa.select(v.id, v.published_on)
-        .where(v.published_on.is_not(None), *base, *_effective_between(v.published_on, v.fetched_at, since, until))
+        .where(v.published_on.is_not(None), *base, *effective_between(v.published_on, v.fetched_at, since, until))
         .order_by(v.published_on.desc(), v.id.desc()).limit(wanted)
     ).all()
     unpublished = session.execute(
         sa.select(v.id, v.fetched_at)
-        .where(v.published_on.is_(None), *base, *_effective_between(v.published_on, v.fetched_at, since, until))
+        .where(v.published_on.is_(None), *base, *effective_between(v.published_on, v.fetched_at, since, until))
         .order_by(v.fetched_at.desc(), v.id.desc()).limit(wanted)
     ).all()
     keyed = [(day, version_id) for version_id, day in published]
@@ -760,7 +760,7 @@ def version_count(
     """How many versions `version_feed` would list without a page limit (a count on the index)."""
     v = m.DocumentVersion
     return session.scalar(sa.select(sa.func.count()).select_from(v).where(
-        *_version_conditions(company_ids), *_effective_between(v.published_on, v.fetched_at, since, until))) or 0
+        *_version_conditions(company_ids), *effective_between(v.published_on, v.fetched_at, since, until))) or 0
 
 
 def _as_utc_date(value: datetime) -> date:
