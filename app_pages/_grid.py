@@ -9,6 +9,7 @@ JSON and tens of thousands of DOM nodes. The summary is a figure of pre-aggregat
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -16,6 +17,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_pages import _ui
+from tracker.core.config import get_settings
+from tracker.core.work import read_only
+from tracker.read import queries
 from tracker.read.queries import Overview
 from tracker.store.vocabulary import BASIS_SYMBOLS, LEVEL_COLOURS, LEVELS, NOT_ASSESSED_COLOUR
 
@@ -38,20 +42,69 @@ def _category(view: Overview, company_id: str, commitment_id: str) -> str:
     return NOT_APPLICABLE if cell.level is None else str(cell.level)
 
 
+@dataclass(frozen=True)
+class CommitmentRef:
+    id: str
+    number: str
+    title: str
+
+
+@dataclass
+class OverviewData:
+    """What the overview draws, pre-aggregated: small to cache and to copy out of the cache on every view.
+
+    The read model's 10,000 cell objects are reduced once per (framework, date, filters, data version) to one
+    row per company and a few dozen counts; a warm view then unpickles a compact frame, not the cells.
+    """
+
+    framework_name: str
+    headline: dict
+    commitments: list[CommitmentRef]
+    companies: int
+    cells: int
+    table: pd.DataFrame  # one row per company: _id, Company, Group, one text column per commitment, Average, Assessed
+    by_group: dict[tuple[str, str], dict[str, int]]  # (group, commitment number) -> category -> companies
+    spread: dict[str, dict[str, int]]  # commitment number -> category -> companies
+
+
+def overview_data(
+    framework_id: str, as_of: date, *, signatories_only: bool = True, groups: list[str] | None = None
+) -> OverviewData:
+    """The overview's data for this run (cached by database, data version, framework, date and filters)."""
+    return _overview_data(get_settings().database_url, _ui.data_version(), framework_id, as_of, signatories_only,
+                          tuple(groups or ()))
+
+
+@st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
+def _overview_data(database: str, version: str, framework_id: str, as_of: date, signatories_only: bool,
+                   groups: tuple[str, ...]) -> OverviewData:
+    view = read_only(queries.overview, framework_id, as_of, signatories_only=signatories_only,
+                     groups=list(groups) or None)
+    by_group: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    spread: dict[str, Counter] = defaultdict(Counter)
+    for company in view.companies:
+        for commitment in view.commitments:
+            category = _category(view, company.id, commitment.id)
+            by_group[company.group, commitment.number][category] += 1
+            spread[commitment.number][category] += 1
+    return OverviewData(
+        framework_name=view.framework.name, headline=view.headline,
+        commitments=[CommitmentRef(c.id, c.number, c.title) for c in view.commitments],
+        companies=len(view.companies), cells=len(view.cells), table=_company_table(view),
+        by_group={k: dict(v) for k, v in by_group.items()}, spread={k: dict(v) for k, v in spread.items()},
+    )
+
+
 # ------------------------------------------------------------------------------------------------ summary
 
 
-def summary(view: Overview) -> None:
+def summary(data: OverviewData) -> None:
     """At a glance: how the shown companies spread over the levels, per commitment and company group."""
-    counts: dict[tuple[str, str], Counter] = defaultdict(Counter)  # (group, commitment number) -> categories
-    groups = sorted({c.group for c in view.companies})
-    for company in view.companies:
-        for commitment in view.commitments:
-            counts[company.group, commitment.number][_category(view, company.id, commitment.id)] += 1
-    x = [[g for g in groups for _ in view.commitments], [c.number for _ in groups for c in view.commitments]]
+    groups = sorted({group for group, _ in data.by_group})
+    x = [[g for g in groups for _ in data.commitments], [c.number for _ in groups for c in data.commitments]]
     figure = go.Figure()
     for category, colour in CATEGORIES.items():
-        y = [counts[g, c.number][category] for g in groups for c in view.commitments]
+        y = [data.by_group.get((g, c.number), {}).get(category, 0) for g in groups for c in data.commitments]
         if not any(y):
             continue
         name = f"level {category}" if category.isdigit() else category
@@ -64,17 +117,17 @@ def summary(view: Overview) -> None:
     st.plotly_chart(figure, key="summary", config={"displayModeBar": False})
     st.caption("Companies at each level per commitment, by company group (bars stack to the companies shown).")
 
-    averages = view.headline.get("average_level", {})
+    averages = data.headline.get("average_level", {})
     rows = []
-    for commitment in view.commitments:
+    for commitment in data.commitments:
         average = averages.get(commitment.id) if isinstance(averages, dict) else None
-        spread = Counter(_category(view, c.id, commitment.id) for c in view.companies)
+        spread = data.spread.get(commitment.number, {})
         rows.append({
             "": commitment.number, "commitment": commitment.title,
             "average level": None if average is None or average != average else round(average, 2),
-            "levels 0–3": [spread[str(level)] for level in sorted(LEVELS)],
-            "assessed": len(view.companies) - spread[NOT_ASSESSED],
-            "at level 3": spread["3"],
+            "levels 0–3": [spread.get(str(level), 0) for level in sorted(LEVELS)],
+            "assessed": data.companies - spread.get(NOT_ASSESSED, 0),
+            "at level 3": spread.get("3", 0),
         })
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "average level": st.column_config.ProgressColumn(min_value=0, max_value=3, format="%.2f"),
@@ -115,10 +168,10 @@ def _cell_style(text: object) -> str:
     return f"background-color: {NOT_ASSESSED_COLOUR}; color: #555"
 
 
-def grid(view: Overview, framework_id: str, as_of: date) -> None:
+def grid(data: OverviewData, framework_id: str, as_of: date) -> None:
     """Companies × commitments, 50 companies a page, filtered and sorted here; a cell click opens the company."""
-    numbers = [c.number for c in view.commitments]
-    by_number = {c.number: c for c in view.commitments}
+    numbers = [c.number for c in data.commitments]
+    by_number = {c.number: c for c in data.commitments}
     controls = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
     with controls[0]:
         _ui.bind("q", "")
@@ -141,7 +194,7 @@ def grid(view: Overview, framework_id: str, as_of: date) -> None:
         wanted_levels = st.multiselect("is", list(LEVEL_FILTERS), key="level_filter",
                                        format_func=LEVEL_FILTERS.get, placeholder="any level")
 
-    table = _company_table(view)
+    table = data.table
     keep = pd.Series(True, index=table.index)
     if search.strip():
         keep &= table["Company"].str.contains(search.strip(), case=False, regex=False)
@@ -172,7 +225,7 @@ def grid(view: Overview, framework_id: str, as_of: date) -> None:
     company_ids = list(shown.pop("_id"))
     shown = shown[["Company", *numbers, "Average", "Group", "Assessed"]]
     st.caption(f"Companies {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(table)}"
-               + (f" (of {len(view.companies)} shown above)" if len(table) != len(view.companies) else "")
+               + (f" (of {data.companies} shown above)" if len(table) != data.companies else "")
                + ". Click a cell to open the company at that commitment; click a column header to sort this page.")
     column_config: dict[str, object] = {
         "Company": st.column_config.TextColumn("Company", width="medium", pinned=True),
@@ -181,7 +234,7 @@ def grid(view: Overview, framework_id: str, as_of: date) -> None:
         "Group": st.column_config.TextColumn("Group", width="small"),
         "Assessed": st.column_config.NumberColumn("Assessed", width="small"),
     }
-    for commitment in view.commitments:
+    for commitment in data.commitments:
         column_config[commitment.number] = st.column_config.TextColumn(
             commitment.number, width="small", help=f"{commitment.number}. {commitment.title}")
     event = st.dataframe(

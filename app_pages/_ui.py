@@ -84,6 +84,7 @@ change_counts = cached(queries.change_counts)
 version_feed = cached(queries.version_feed)
 version_count = cached(queries.version_count)
 documents = cached(queries.documents)
+source_index = cached(queries.source_index)
 sources_health = cached(queries.sources_health)
 submission_links = cached(queries.submission_links)
 

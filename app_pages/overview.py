@@ -31,12 +31,13 @@ with top[3]:
     _ui.publish("groups", chosen_groups)
 
 try:
-    view = _ui.overview(framework_id, as_of, signatories_only=signatories_only, groups=chosen_groups or None)
+    view = _grid.overview_data(framework_id, as_of, signatories_only=signatories_only,
+                               groups=chosen_groups or None)
 except TrackerError as exc:
     _ui.stop_on_error(exc)
 
 headline = view.headline
-cells_total = len(view.companies) * len(view.commitments)
+cells_total = view.companies * len(view.commitments)
 metrics = st.columns(3)
 metrics[0].metric("Companies shown", headline["companies"],
                   help="Companies in the grid; with 'Signatories only' these are the signatories as of the date.")
@@ -52,7 +53,7 @@ else:
 metrics[2].metric("Cells assessed", f"{headline['assessed_cells']} of {cells_total}",
                   help="Company × commitment pairs with a level as of the date.")
 
-st.subheader(f"{view.framework.name}, as of {as_of:%d %b %Y}")
+st.subheader(f"{view.framework_name}, as of {as_of:%d %b %Y}")
 if not view.companies:
     _ui.empty_state("No companies match these filters",
                     "Untick 'Signatories only' or choose another group or date.")

@@ -473,14 +473,26 @@ def _signatures(session: Session, company_id: str) -> list[SignatureInfo]:
                           s.source_url) for s, name in rows]
 
 
-def documents(session: Session, company_id: str | None = None) -> list[SourceDocuments]:
-    """Sources (of one company, or all) with their versions' metadata: two queries, no document text."""
+def source_index(session: Session) -> list[tuple[m.Source, int]]:
+    """Every source with how many versions it has (a count on the source index; no version rows loaded)."""
+    counts = dict(session.execute(
+        sa.select(m.DocumentVersion.source_id, sa.func.count()).group_by(m.DocumentVersion.source_id)).all())
+    query = select(m.Source).order_by(m.Source.company_id, m.Source.kind != "framework", m.Source.title)
+    return [(source, counts.get(source.id, 0)) for source in session.exec(query)]
+
+
+def documents(
+    session: Session, company_id: str | None = None, *, source_id: str | None = None
+) -> list[SourceDocuments]:
+    """Sources (of one company, one source, or all) with their versions' metadata: two queries, no text."""
     query = select(m.Source).order_by(m.Source.company_id, m.Source.kind != "framework", m.Source.title)
     if company_id is not None:
         query = query.where(m.Source.company_id == company_id)
+    if source_id is not None:
+        query = query.where(m.Source.id == source_id)
     sources = list(session.exec(query))
     version_query = sa.select(*VERSION_META).order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc())
-    if company_id is not None:
+    if company_id is not None or source_id is not None:
         version_query = version_query.where(m.DocumentVersion.source_id.in_([s.id for s in sources]))
     by_source: dict[str, list[VersionInfo]] = defaultdict(list)
     for row in session.execute(version_query):
