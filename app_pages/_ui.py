@@ -40,6 +40,11 @@ def start_run() -> None:
     st.session_state[DATA_VERSION_KEY] = read_only(queries.data_version)
 
 
+def data_version() -> str:
+    """The data version this run's cached reads are keyed on (for caches a page keeps itself)."""
+    return _data_version()
+
+
 def _data_version() -> str:
     # Set by `start_run`; a page run on its own (tests) asks the database each time instead.
     return st.session_state.get(DATA_VERSION_KEY) or read_only(queries.data_version)
@@ -72,8 +77,11 @@ overview = cached(queries.overview)
 company_view = cached(queries.company_view)
 commitment_view = cached(queries.commitment_view)
 change_feed = cached(queries.change_feed)
+change_counts = cached(queries.change_counts)
 version_feed = cached(queries.version_feed)
+version_count = cached(queries.version_count)
 documents = cached(queries.documents)
+source_index = cached(queries.source_index)
 sources_health = cached(queries.sources_health)
 submission_links = cached(queries.submission_links)
 corrections = cached(reviews.corrections)
@@ -84,6 +92,19 @@ reviewer_agreement = cached(reviews.reviewer_agreement)
 def methodology() -> queries.Methodology:
     """Rubrics, method notes and metrics are files shipped with the code: cached by time only."""
     return queries.methodology()
+
+
+def first_date(key: str = "date") -> date:
+    """The first date a date picker offers: the catalog's first commitment, and never after a linked date."""
+    first = _first_day()
+    linked = st.query_params.get(key)
+    try:
+        return min(first, date.fromisoformat(linked)) if linked else first
+    except ValueError:
+        return first
+
+
+_first_day = cached(queries.first_day)
 
 
 def version_text(version_id: int) -> str | None:
@@ -154,7 +175,7 @@ def parse_list(raw: str) -> list[str]:
 def as_of_control(label: str = "As of") -> date:
     """The date every level is replayed at; defaults to today, shareable as `?date=YYYY-MM-DD`."""
     bind("date", date.today(), date.fromisoformat)
-    value = st.date_input(label, key="date", min_value=date(2023, 1, 1), max_value=date(2100, 1, 1),
+    value = st.date_input(label, key="date", min_value=first_date(), max_value=date(2100, 1, 1),
                           help="Levels and documents as they stood on this date.")
     publish("date", value)
     return value

@@ -11,6 +11,7 @@ from tracker.read.text import changed_words, diff_markdown, escape_markdown
 from tracker.store.vocabulary import ANNOUNCEMENT_LABELS, DIRECTION_ICONS, DIRECTION_LABELS, DIRECTION_ORDER
 
 PAGE_SIZE = 30
+VERSION_PAGE_SIZE = 50
 st.title("What changed")
 companies = _ui.companies()
 names = {c.id: c.name for c in companies}
@@ -24,11 +25,11 @@ with filters[0]:
     _ui.publish("company", company_ids)
 with filters[1]:
     _ui.bind("since", None, date.fromisoformat)
-    since = st.date_input("From", key="since", min_value=date(2023, 1, 1), max_value=date(2100, 1, 1))
+    since = st.date_input("From", key="since", min_value=_ui.first_date("since"), max_value=date(2100, 1, 1))
     _ui.publish("since", since)
 with filters[2]:
     _ui.bind("until", None, date.fromisoformat)
-    until = st.date_input("To", key="until", min_value=date(2023, 1, 1), max_value=date(2100, 1, 1))
+    until = st.date_input("To", key="until", min_value=_ui.first_date("until"), max_value=date(2100, 1, 1))
     _ui.publish("until", until)
 with filters[3]:
     _ui.bind("direction", [], _ui.parse_list)
@@ -37,29 +38,33 @@ with filters[3]:
                                 format_func=lambda d: DIRECTION_LABELS.get(d, d), placeholder="All kinds")
     _ui.publish("direction", directions)
 
-changes = _ui.change_feed(company_ids=company_ids or None, since=since, until=until,
-                     directions=directions or None)
-versions = _ui.version_feed(company_ids=company_ids or None, since=since, until=until)
+filters_kw = {"company_ids": company_ids or None, "since": since, "until": until}
+counts_by_direction = _ui.change_counts(**filters_kw, directions=directions or None)
+changes_total = sum(counts_by_direction.values())
+versions_total = _ui.version_count(**filters_kw)
 
-counts = {d: sum(1 for c in changes if c.direction == d) for d in DIRECTION_ORDER}
+counts = {d: counts_by_direction.get(d, 0) for d in DIRECTION_ORDER}
 summary = st.columns(len(counts))
 for column, (direction, n) in zip(summary, counts.items(), strict=True):
     column.metric(f"{DIRECTION_ICONS[direction]} {direction}", n)
 
-flagged_tab, versions_tab = st.tabs([f"Flagged changes ({len(changes)})", f"New versions ({len(versions)})"])
+flagged_tab, versions_tab = st.tabs([f"Flagged changes ({changes_total})", f"New versions ({versions_total})"])
 
 with flagged_tab:
     st.caption("Weakened and removed commitment passages come first, then the rest, newest first within each kind. "
                "Red struck-through words were removed, green words were added.")
-    if not changes:
+    if not changes_total:
         _ui.empty_state(
             "No flagged changes for these filters",
             "When a source gets a new version, each commitment passage that was added, removed, weakened, "
             "strengthened or reworded appears here with both quotes and a word-level diff.",
         )
-    pages = max(1, -(-len(changes) // PAGE_SIZE))
+    pages = max(1, -(-changes_total // PAGE_SIZE))
     page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
-    for change in changes[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
+    # One page of rows from the database: the filters, the order and the page are all in the query.
+    changes = _ui.change_feed(**filters_kw, directions=directions or None, limit=PAGE_SIZE,
+                              offset=(page - 1) * PAGE_SIZE)
+    for change in changes:
         with st.container(border=True):
             pair = (f"{change.old_version.label} → " if change.old_version else "") + change.new_version.label
             st.markdown(
@@ -107,10 +112,16 @@ with flagged_tab:
                 st.page_link(_ui.PAGE_DOCUMENTS, label="Both versions side by side", icon="📄", query_params=params)
 
 with versions_tab:
-    if not versions:
+    if not versions_total:
         _ui.empty_state("No new versions for these filters",
                         "Every distinct text of a watched document is kept; new ones appear here, newest first.")
-    for item in versions[:200]:
+    version_pages = max(1, -(-versions_total // VERSION_PAGE_SIZE))
+    version_page = st.number_input("Page of versions", min_value=1, max_value=version_pages, value=1, step=1,
+                                   key="version_page") if version_pages > 1 else 1
+    if version_pages > 1:
+        st.caption(f"{VERSION_PAGE_SIZE} versions a page, newest first; {versions_total:,} in all.")
+    for item in _ui.version_feed(**filters_kw, limit=VERSION_PAGE_SIZE,
+                                 offset=(version_page - 1) * VERSION_PAGE_SIZE):
         counts_text = ", ".join(f"{n} {d}" for d, n in sorted(item.change_counts.items(),
                                                                key=lambda x: DIRECTION_ORDER.get(x[0], 9)))
         st.markdown(

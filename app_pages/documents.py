@@ -8,28 +8,28 @@ from app_pages import _ui
 from tracker.read.text import escape_markdown, marked_side, passage_diff
 
 st.title("Documents and their versions")
-documents = _ui.documents()
-if not documents:
+index = _ui.source_index()  # sources and version counts; the versions of the chosen source only, below
+if not index:
     _ui.empty_state("No sources in the catalog", "Sources are listed in data/sources/*.yaml and loaded by `init`.")
     st.stop()
-by_id = {d.source.id: d for d in documents}
+by_id = {source.id: (source, count) for source, count in index}
 companies = {c.id: c.name for c in _ui.companies()}
 
 
 def source_label(source_id: str) -> str:
-    document = by_id[source_id]
-    return (f"{companies.get(document.source.company_id, document.source.company_id)}: {document.source.title} "
-            f"({len(document.versions)} version{'s' if len(document.versions) != 1 else ''})")
+    source, count = by_id[source_id]
+    return (f"{companies.get(source.company_id, source.company_id)}: {source.title} "
+            f"({count} version{'s' if count != 1 else ''})")
 
 
-with_versions = [d.source.id for d in documents if d.versions]
-_ui.bind("source", with_versions[0] if with_versions else documents[0].source.id)
+with_versions = [source.id for source, count in index if count]
+_ui.bind("source", with_versions[0] if with_versions else index[0][0].id)
 if st.session_state["source"] not in by_id:
     st.warning(f"Unknown source {st.session_state['source']!r}.")
-    st.session_state["source"] = with_versions[0] if with_versions else documents[0].source.id
+    st.session_state["source"] = with_versions[0] if with_versions else index[0][0].id
 source_id = st.selectbox("Source", list(by_id), key="source", format_func=source_label)
 _ui.publish("source", source_id)
-document = by_id[source_id]
+document = _ui.documents(source_id=source_id)[0]
 source = document.source
 
 st.subheader(source.title)

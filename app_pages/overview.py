@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
-import plotly.graph_objects as go
 import streamlit as st
 
-from app_pages import _ui
+from app_pages import _grid, _ui
 from tracker.core.errors import TrackerError
-from tracker.read.text import shorten
-from tracker.store.vocabulary import BASIS_SYMBOLS, LEVEL_COLOURS, LEVELS, NOT_ASSESSED_COLOUR
 
 st.title("Are AI companies keeping their safety commitments?")
 
@@ -36,12 +31,13 @@ with top[3]:
     _ui.publish("groups", chosen_groups)
 
 try:
-    view = _ui.overview(framework_id, as_of, signatories_only=signatories_only, groups=chosen_groups or None)
+    view = _grid.overview_data(framework_id, as_of, signatories_only=signatories_only,
+                               groups=chosen_groups or None)
 except TrackerError as exc:
     _ui.stop_on_error(exc)
 
 headline = view.headline
-cells_total = len(view.companies) * len(view.commitments)
+cells_total = view.companies * len(view.commitments)
 metrics = st.columns(3)
 metrics[0].metric("Companies shown", headline["companies"],
                   help="Companies in the grid; with 'Signatories only' these are the signatories as of the date.")
@@ -57,7 +53,7 @@ else:
 metrics[2].metric("Cells assessed", f"{headline['assessed_cells']} of {cells_total}",
                   help="Company × commitment pairs with a level as of the date.")
 
-st.subheader(f"{view.framework.name}, as of {as_of:%d %b %Y}")
+st.subheader(f"{view.framework_name}, as of {as_of:%d %b %Y}")
 if not view.companies:
     _ui.empty_state("No companies match these filters",
                     "Untick 'Signatories only' or choose another group or date.")
@@ -70,87 +66,12 @@ if not view.cells:
         "page shows the quotes behind it.",
     )
 
-# ------------------------------------------------------------------------------------------------ heatmap
-companies, commitments = view.companies, view.commitments
-y_labels = {c.id: shorten(c.name, 22) for c in companies}
-z, points = [], []
-for company in companies:
-    z_row = []
-    for commitment in commitments:
-        cell = view.cells.get((company.id, commitment.id))
-        level = cell.level if cell else None
-        z_row.append(-1 if level is None else level)
-        label = "–" if cell is None else (
-            ("n/a" if level is None else str(level)) + " " + BASIS_SYMBOLS.get(cell.basis, ""))
-        points.append((company, commitment, cell, label))
-    z.append(z_row)
-
-stops = [NOT_ASSESSED_COLOUR] + [LEVEL_COLOURS[level] for level in sorted(LEVELS)]
-colorscale = []
-for i, colour in enumerate(stops):
-    colorscale += [[i / len(stops), colour], [(i + 1) / len(stops), colour]]
-figure = go.Figure()
-figure.add_trace(go.Heatmap(
-    z=z, x=[c.number for c in commitments], y=[y_labels[c.id] for c in companies], zmin=-1.5, zmax=3.5,
-    colorscale=colorscale, showscale=False, xgap=2, ygap=2, hoverinfo="skip",
-))
-# An invisible marker over each cell: it carries the hover text and makes cells clickable (heatmaps cannot be
-# selected in Plotly), and it draws the label so the level is readable without colour.
-hover = []
-for company, commitment, cell, _ in points:
-    detail = (f"{_ui.level_text(cell.level, cell.basis)} since {cell.valid_from:%d %b %Y}" if cell
-              else "not assessed")
-    hover.append(f"<b>{company.name}</b><br>{commitment.number}. {shorten(commitment.title, 48)}<br>{detail}"
-                 "<br><i>click to open</i>")
-xs = [commitment.number for _, commitment, _, _ in points]
-ys = [y_labels[company.id] for company, _, _, _ in points]
-labels = [label for _, _, _, label in points]
-colours = ["white" if cell and cell.level is not None and cell.level >= 2 else "#222" for _, _, cell, _ in points]
-figure.add_trace(go.Scatter(
-    x=xs, y=ys, mode="markers+text", text=labels, textfont={"color": colours, "size": 13},
-    marker={"symbol": "square", "size": 26, "opacity": 0}, hovertext=hover, hoverinfo="text",
-    selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}}, showlegend=False,
-))
-figure.update_layout(
-    height=max(260, 70 + 30 * len(companies)), margin={"l": 8, "r": 8, "t": 36, "b": 8},
-    xaxis={"side": "top", "type": "category", "fixedrange": True, "title": None},
-    yaxis={"autorange": "reversed", "type": "category", "fixedrange": True, "automargin": True},
-    dragmode=False, clickmode="event+select", plot_bgcolor="#e5e5e5",
-)
-event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="heatmap",
-                        config={"displayModeBar": False})
-st.caption(_ui.legend_markdown() + "  \nClick a cell to open the company at that commitment.")
-selected = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else (
-    event.selection.points if event else [])
-if selected:
-    index = selected[0].get("point_index", selected[0].get("point_number"))
-    if isinstance(index, int) and 0 <= index < len(points) and selected[0].get("curve_number", 1) == 1:
-        company, commitment, _, _ = points[index]
-        st.switch_page(_ui.PAGE_COMPANY, query_params={
-            "company": company.id, "commitment": commitment.id, "framework": framework_id,
-            "date": as_of.isoformat()})
-
-# ------------------------------------------------------------------------------------- average per commitment
-st.subheader("Average level per commitment")
-averages = headline["average_level"]
-rows = []
-for commitment in commitments:
-    average = averages.get(commitment.id)
-    levels = [view.cells[(c.id, commitment.id)].level for c in companies if (c.id, commitment.id) in view.cells]
-    rows.append({
-        "": commitment.number, "commitment": commitment.title,
-        "average level": None if average is None or math.isnan(average) else round(average, 2),
-        "assessed": len(levels), "at level 3": sum(1 for level in levels if level == 3),
-    })
-st.dataframe(rows, hide_index=True, width="stretch", column_config={
-    "average level": st.column_config.ProgressColumn(min_value=0, max_value=3, format="%.2f"),
-})
+# At a glance first (levels per commitment, by group), then the grid of companies, one page at a time.
+st.markdown("#### At a glance")
+_grid.summary(view)
 with st.expander("Commitment texts"):
-    for commitment in commitments:
+    for commitment in view.commitments:
         _ui.commitment_link(commitment.id, f"{commitment.number}. {commitment.title}")
 
-st.subheader("Companies")
-columns = st.columns(3)
-for i, company in enumerate(companies):
-    with columns[i % 3]:
-        _ui.company_link(company.id, company.name)
+st.markdown("#### Companies × commitments")
+_grid.grid(view, framework_id, as_of)

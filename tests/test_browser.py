@@ -90,7 +90,7 @@ def test_every_page_in_the_browser(chromium, engine, tmp_path):
             context.close()
 
 
-def test_company_link_and_heatmap_cell_open_the_company_page(chromium, engine, tmp_path):
+def test_company_link_and_grid_cell_open_the_company_page(chromium, engine, tmp_path):
     with Session(engine, expire_on_commit=False) as session:
         build_dashboard_data(session)
     url = engine.url.render_as_string(hide_password=False)
@@ -102,13 +102,16 @@ def test_company_link_and_heatmap_cell_open_the_company_page(chromium, engine, t
         page.wait_for_url("**/company?*company=anthropic*", timeout=30_000)
         _wait_for_app(page)
         page.get_by_role("heading", name="Anthropic").wait_for(timeout=30_000)
-        # Now the chart itself: the first cell is the first company at commitment I.
+        # Now the grid itself (a data grid on a canvas): the first cell is the first company at commitment I.
+        # Its columns: Company (pinned, "medium" = 200 px), then each commitment ("small" = 75 px); rows 32 px.
         page.goto(base_url + f"/overview?date={AS_OF.isoformat()}")
         _wait_for_app(page)
-        cell = page.locator(".js-plotly-plot .scatterlayer .point").first
-        cell.wait_for(state="attached", timeout=30_000)
-        box = cell.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        grid = page.locator("[data-testid='stDataFrame']").nth(1)
+        grid.scroll_into_view_if_needed()
+        grid.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(500)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 200 + 37, box["y"] + 32 + 16)
         page.wait_for_url("**/company?*commitment=seoul-2024*", timeout=30_000)
         _wait_for_app(page)
         page.close()

@@ -127,7 +127,12 @@ def test_overview_headline_numbers_and_links(world):
         label = next(k for k in values if k.startswith("Published a framework by"))
         # Anthropic (2024-10-15) and OpenAI (2023-12-18) published framework documents before the deadline.
         assert values[label] == f"2 of {world['due']}"
-    assert app.get("plotly_chart"), "the heatmap is drawn"
+    assert app.get("plotly_chart"), "the at-a-glance summary is drawn"
+    grid = app.dataframe[1].value  # the Styler of one page of companies
+    grid = getattr(grid, "data", grid)
+    assert {"Company", "I", "II", "Average"} <= set(grid.columns)
+    row = grid.index[grid["Company"] == "Anthropic"][0]
+    assert grid.loc[row, "II"].startswith("3 ") and grid.loc[row, "IV"].startswith("1 ")
     links = {link.label for link in app.get("page_link")}
     assert {"Anthropic", "OpenAI"} <= links
     assert "reviewed" in texts(app) and "self-reported" in texts(app)
@@ -145,6 +150,25 @@ def test_overview_replays_history_and_writes_the_url(world):
     before = run_page("app_pages/overview.py", {"date": "2023-06-01", "signatories": "0"})
     assert metrics(before)["Cells assessed"].startswith("0 of")
     assert before.query_params["date"] == ["2023-06-01"] or before.query_params["date"] == "2023-06-01"
+
+
+def test_overview_grid_search_and_cell_click_open_the_company(world):
+    app = run_page("app_pages/overview.py", {"date": AS_OF.isoformat(), "q": "anthr"})
+    grid = app.dataframe[1].value
+    grid = getattr(grid, "data", grid)
+    assert list(grid["Company"]) == ["Anthropic"]
+    # A click on a cell is a single-cell selection of the grid: it opens the company at that commitment.
+    app.session_state["grid"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "II"]]}}
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(t.value == "Anthropic" for t in app.title)
+    assert app.query_params.get("commitment") in ("seoul-2024/II", ["seoul-2024/II"])
+
+
+def test_overview_opens_dates_before_2023(world):
+    app = run_page("app_pages/overview.py", {"date": "2021-03-01", "signatories": "0"})
+    assert metrics(app)["Cells assessed"].startswith("0 of")
+    assert not app.warning
 
 
 def test_overview_filters_by_company_group(world):

@@ -213,3 +213,30 @@ def test_shipped_data_adds_up(seeded_engine):
     assert {c.kind for c in stocktake.changes} <= {"new_framework", "new_version", "weakened", "strengthened",
                                                    "removed", "level_up", "level_down", "level_new",
                                                    "deadline_met", "deadline_missed"}
+
+
+@pytest.mark.parametrize("as_of, since", [(AS_OF, SINCE), (date(2026, 6, 1), SINCE), (AS_OF, date(2020, 1, 1))])
+def test_page_figures_agree_with_the_full_stocktake(world, as_of, since):
+    """The page's figures (no citations, new versions only counted) give the full stocktake's numbers."""
+    from dataclasses import asdict
+
+    from tracker.publish.stocktake import stocktake_figures
+
+    session, _ = world
+    full = build_stocktake(session, FRAMEWORK, as_of, since)
+    figures = stocktake_figures(session, FRAMEWORK, as_of, since)
+    assert figures.commitments == full.commitments
+    assert [{**asdict(c), "documents": ""} for c in full.companies] == [asdict(c) for c in figures.companies]
+    assert figures.deadlines == full.deadlines
+    documents = [c for c in full.changes if c.kind in ("new_version", "new_framework")]
+    citation = ("new_quote", "source_id", "source_url", "version_id", "text_sha256")  # level rows: downloads only
+
+    def plain(row):
+        return {k: v for k, v in asdict(row).items() if not (row.kind.startswith("level_") and k in citation)}
+
+    assert [plain(c) for c in figures.changes] == [plain(c) for c in full.changes if c not in documents]
+    assert any(c.kind.startswith("level_") for c in figures.changes) or as_of != AS_OF
+    assert figures.new_documents == len(documents)
+    moves = ("level", "level_since", "moved", "basis", "valid_from", "assessment_id")
+    assert [[getattr(r, k) for k in moves] for r in figures.levels] == \
+           [[getattr(r, k) for k in moves] for r in full.levels]

@@ -18,6 +18,7 @@ import json
 import shutil
 import zipfile
 from collections.abc import Iterable, Iterator
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -190,43 +191,63 @@ def _xlsx_value(value: object) -> object:
     return value
 
 
-def _append_row(sheet, values: list[object]) -> None:
-    """Append a row; text that starts with '=' stays text (scraped quotes must never become formulas)."""
-    sheet.append([_xlsx_value(v) for v in values])
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str) and cell.data_type == "f":
-            cell.data_type = "s"
+WIDE_COLUMNS = frozenset({"rationale", "evidence_quote", "old_quote", "new_quote", "detail", "documents"})
 
 
 def stocktake_xlsx(stocktake: Stocktake) -> bytes:
+    """The stocktake as a workbook: README sheet, then one sheet per table with a frozen, filterable header.
+
+    Written with openpyxl's write-only workbook, row by row, so time and memory grow linearly with the rows (the
+    normal workbook re-read the sheet's extent for every row: 8,000 rows took 39 s). Text that starts with '='
+    is written as a string cell, never a formula: scraped quotes must not execute in a spreadsheet.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    readme = book.active
-    readme.title = "README"
-    for line in stocktake_readme(stocktake).splitlines():
-        _append_row(readme, [line])
-    readme["A1"].font = Font(bold=True, size=14)
+    book = Workbook(write_only=True)
+    bold, title, wrap = Font(bold=True), Font(bold=True, size=14), Alignment(wrap_text=True, vertical="top")
+    styled: dict[tuple[int, int], object] = {}  # (font, alignment) -> a style array to copy: no hashing per cell
+
+    def cell(sheet, value: object, *, font: Font | None = None, alignment: Alignment | None = None) -> object:
+        value = _xlsx_value(value)
+        formula_like = isinstance(value, str) and value.startswith("=")
+        if not (formula_like or ((font or alignment) and value not in (None, ""))):
+            return value
+        written = WriteOnlyCell(sheet, value=value)
+        if formula_like:
+            written.data_type = "s"
+        if font is not None or alignment is not None:
+            key = (id(font), id(alignment))
+            if key not in styled:
+                if font is not None:
+                    written.font = font
+                if alignment is not None:
+                    written.alignment = alignment
+                styled[key] = copy(written._style)
+            else:
+                written._style = copy(styled[key])
+        return written
+
+    readme = book.create_sheet("README")
     readme.column_dimensions["A"].width = 140
+    for number, line in enumerate(stocktake_readme(stocktake).splitlines()):
+        readme.append([cell(readme, line, font=title if number == 0 else None)])
     for table, rows in stocktake.tables().items():
         sheet = book.create_sheet(table)
         columns = list(column_docs(table))
-        sheet.append(columns)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            _append_row(sheet, [row[c] for c in columns])
+        wide = [column in WIDE_COLUMNS for column in columns]
+        for index, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = 60 if wide[index - 1] else max(
+                10, len(column) + 2)
         sheet.freeze_panes = "A2"
         if rows:
-            sheet.auto_filter.ref = sheet.dimensions
-        for index, column in enumerate(columns, start=1):
-            wide = column in ("rationale", "evidence_quote", "old_quote", "new_quote", "detail", "documents")
-            sheet.column_dimensions[get_column_letter(index)].width = 60 if wide else max(10, len(column) + 2)
-            if wide:
-                for cell in sheet[get_column_letter(index)][1:]:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+        sheet.append([cell(sheet, column, font=bold) for column in columns])
+        for row in rows:
+            sheet.append([cell(sheet, row[column], alignment=wrap if is_wide else None)
+                          for column, is_wide in zip(columns, wide, strict=True)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

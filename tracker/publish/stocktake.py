@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -277,8 +277,10 @@ class Stocktake:
 # ------------------------------------------------------------------------------------------- computation
 
 
-def build_stocktake(session: Session, framework_id: str, as_of: date, since: date) -> Stocktake:
-    """Compute the stocktake of one framework: levels as of `as_of`, changes in (since, as_of]."""
+def _signatories(
+    session: Session, framework_id: str, as_of: date, since: date
+) -> tuple[m.Framework, list[m.Commitment], dict[str, m.Signature], list[m.Company]]:
+    """The framework, its commitments and its signatories as of the date (bad input: a clear error)."""
     if since > as_of:
         raise ValidationError(f"--since ({since}) must not be after --as-of ({as_of})")
     framework = session.get(m.Framework, framework_id)
@@ -295,6 +297,12 @@ def build_stocktake(session: Session, framework_id: str, as_of: date, since: dat
     companies = list(session.exec(
         select(m.Company).where(m.Company.id.in_(list(signatures))).order_by(m.Company.name)
     )) if signatures else []
+    return framework, commitments, signatures, companies
+
+
+def build_stocktake(session: Session, framework_id: str, as_of: date, since: date) -> Stocktake:
+    """Compute the stocktake of one framework: levels as of `as_of`, changes in (since, as_of]."""
+    framework, commitments, signatures, companies = _signatories(session, framework_id, as_of, since)
     company_ids = [c.id for c in companies]
     names = {c.id: c.name for c in companies}
 
@@ -517,7 +525,7 @@ def _deadline_rows(framework: m.Framework, companies: list[m.Company], session: 
 def _change_rows(
     session: Session, framework_id: str, since: date, as_of: date, names: dict[str, str],
     sources: dict[str, m.Source], versions: list[VersionInfo], levels: list[LevelRow],
-    deadlines: list[DeadlineRow],
+    deadlines: list[DeadlineRow], *, documents: bool = True,
 ) -> list[ChangeRow]:
     rows: list[ChangeRow] = []
     in_window = lambda day: since < day <= as_of  # noqa: E731
@@ -532,7 +540,7 @@ def _change_rows(
         if current is None or (effective_date(version), version.id) < (effective_date(current), current.id):
             first_framework[source.company_id] = version
     first_ids = {v.id for v in first_framework.values()}
-    for version in versions:
+    for version in versions if documents else ():
         if not in_window(effective_date(version)):
             continue
         source = sources[version.source_id]
@@ -649,3 +657,99 @@ def _company_rows(
         ))
     return result
 
+
+
+# ------------------------------------------------------------------------------------ figures for the page
+
+
+@dataclass
+class StocktakeFigures:
+    """What the stocktake page shows, without what only the downloads need (citations, every new version).
+
+    At 1,000 signatories the full stocktake reads every version and passage of every signatory (tens of
+    seconds); these figures read the two as-of grids, the flagged passages in the window and a count of new
+    document versions, so the page can show them at once and build a download only when it is asked for.
+    """
+
+    framework_id: str
+    framework_name: str
+    as_of: date
+    since: date
+    commitments: list[CommitmentRow]
+    companies: list[CompanyRow]
+    levels: list[LevelRow]  # levels and moves only: the citation columns are empty (they are in the downloads)
+    changes: list[ChangeRow]  # passages, levels and deadlines; new document versions are only counted
+    deadlines: list[DeadlineRow]
+    new_documents: int
+
+    def frame(self, table: str) -> pd.DataFrame:
+        columns = [f.name for f in fields(TABLES[table])]
+        rows = [{c: getattr(row, c) for c in columns} for row in getattr(self, table)]
+        return pd.DataFrame(rows, columns=columns)
+
+    def change_kinds(self) -> dict[str, int]:
+        kinds = Counter(row.kind for row in self.changes)
+        return dict(kinds)
+
+
+def _light_level_rows(
+    companies: list[m.Company], commitments: list[m.Commitment], now: dict, then: dict
+) -> list[LevelRow]:
+    rows = []
+    for company in companies:
+        for commitment in commitments:
+            current = now.get((company.id, commitment.id))
+            before = then.get((company.id, commitment.id))
+            rows.append(LevelRow(
+                company_id=company.id, company=company.name, commitment_id=commitment.id,
+                commitment=commitment.number, title=commitment.title,
+                level=current.level if current else None,
+                level_label=level_label(current.level) if current else "Not assessed",
+                basis=current.basis if current else "not assessed",
+                valid_from=current.valid_from if current else None,
+                level_since=before.level if before else None, moved=_moved(before, current),
+                assessment_id=current.id if current else None, confidence=None, rationale="",
+                evidence_quote="", quote_from="", evidence_section="", evidence_page=None, source_id="",
+                source_url="", version_id=current.version_id if current else None, version_label="",
+                published_on=None, retrieved_at=None, text_sha256="", raw_sha256="",
+            ))
+    return rows
+
+
+def stocktake_figures(session: Session, framework_id: str, as_of: date, since: date) -> StocktakeFigures:
+    """The stocktake's counts, moves, deadlines and flagged changes, as `build_stocktake` computes them."""
+    from tracker.read.asof import levels_in_force
+    from tracker.read.queries import effective_between
+
+    framework, commitments, signatures, companies = _signatories(session, framework_id, as_of, since)
+    company_ids = [c.id for c in companies]
+    names = {c.id: c.name for c in companies}
+    shown = set(company_ids)
+    now = {(r.company_id, r.commitment_id): r for r in levels_in_force(session, as_of, framework_id=framework_id)
+           if r.company_id in shown}
+    then = {(r.company_id, r.commitment_id): r for r in levels_in_force(session, since, framework_id=framework_id)
+            if r.company_id in shown}
+    sources = {s.id: s for s in session.exec(select(m.Source).where(m.Source.company_id.in_(company_ids)))} \
+        if company_ids else {}
+    # Only the versions that flagged passages point at (for their dates and URLs), not every version.
+    event_versions = [version_info(row) for row in session.execute(
+        sa.select(*VERSION_META).where(m.DocumentVersion.id.in_(
+            sa.select(m.ChangeEvent.new_version_id).where(
+                m.ChangeEvent.source_id.in_(list(sources)),
+                m.ChangeEvent.direction.in_(LEVEL_MOVING_DIRECTIONS)))))] if sources else []
+    levels = _light_level_rows(companies, commitments, now, then)
+    first_published = published_frameworks_by(session, company_ids, as_of) if company_ids else {}
+    deadline_rows = _deadline_rows(framework, companies, signatures, first_published, session, as_of)
+    changes = _change_rows(session, framework_id, since, as_of, names, sources,
+                           [v for v in event_versions if effective_date(v) <= as_of], levels, deadline_rows,
+                           documents=False)
+    window = effective_between(m.DocumentVersion.published_on, m.DocumentVersion.fetched_at,
+                                since + timedelta(days=1), as_of)
+    new_documents = session.scalar(sa.select(sa.func.count()).select_from(m.DocumentVersion).where(
+        m.DocumentVersion.source_id.in_(list(sources)), *window)) if sources else 0
+    return StocktakeFigures(
+        framework_id=framework.id, framework_name=framework.name, as_of=as_of, since=since,
+        commitments=_commitment_rows(commitments, companies, levels),
+        companies=_company_rows(companies, signatures, levels, changes, first_published, deadline_rows, []),
+        levels=levels, changes=changes, deadlines=deadline_rows, new_documents=new_documents or 0,
+    )

@@ -11,7 +11,7 @@ import operator
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from tracker.core.config import get_settings
 from tracker.core.errors import CatalogError, NotFoundError
 from tracker.read.asof import latest_assessments, levels_in_force
-from tracker.read.reviews import change_states
+from tracker.read.reviews import change_states, reviewed_change_states
 from tracker.store import models as m
 from tracker.store import versions as versionfacts
 from tracker.store.versions import (
@@ -119,6 +119,18 @@ def framework_commitments(session: Session, framework_id: str) -> list[m.Commitm
 def all_commitments(session: Session) -> list[m.Commitment]:
     """Every commitment of every framework, in catalog order (for the self-report form)."""
     return list(session.exec(select(m.Commitment).order_by(m.Commitment.framework_id, m.Commitment.position)))
+
+
+EARLIEST_FALLBACK = date(2000, 1, 1)
+
+
+def first_day(session: Session) -> date:
+    """The earliest date worth opening: the first announcement of a framework (a commitment) in the catalog.
+
+    Date pickers start here rather than at a fixed year, so a history loaded from before 2023 stays reachable.
+    """
+    first = session.scalar(sa.select(sa.func.min(m.Framework.announced)))
+    return first or EARLIEST_FALLBACK
 
 
 def company_groups(session: Session) -> list[str]:
@@ -420,11 +432,13 @@ def _prefixed_version(row: sa.Row, prefix: str) -> VersionInfo | None:
     return VersionInfo(**{k: mapping[prefix + k] for k in VersionInfo.__dataclass_fields__})
 
 
-def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[ChangeItem]:
+def _changes(
+    session: Session, *conditions: sa.ColumnElement[bool], new: type[m.DocumentVersion] | None = None,
+    order_by: Sequence[sa.ColumnElement] | None = None, limit: int | None = None, offset: int = 0,
+) -> list[ChangeItem]:
     old = sa.orm.aliased(m.DocumentVersion)
-    new = sa.orm.aliased(m.DocumentVersion)
-
-    rows = session.execute(
+    new = new if new is not None else sa.orm.aliased(m.DocumentVersion)
+    query = (
         sa.select(m.ChangeEvent, m.Company.name.label("company_name"), m.Source.title.label("source_title"),
                   *_prefixed_meta(old, "old_"), *_prefixed_meta(new, "new_"))
         .join(m.Company, m.Company.id == m.ChangeEvent.company_id)
@@ -432,8 +446,13 @@ def _changes(session: Session, *conditions: sa.ColumnElement[bool]) -> list[Chan
         .join(new, new.id == m.ChangeEvent.new_version_id)
         .outerjoin(old, old.id == m.ChangeEvent.old_version_id)
         .where(public_change(), *conditions)
-        .order_by(m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id)
-    ).all()
+        .order_by(*(order_by or (m.ChangeEvent.detected_at.desc(), m.ChangeEvent.id)))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    rows = session.execute(query).all()
     states = change_states(session, [(row[0].id, row[0].direction, row[0].announced) for row in rows])
     items = []
     for row in rows:
@@ -511,16 +530,29 @@ def _signatures(session: Session, company_id: str) -> list[SignatureInfo]:
                           s.source_url, s.status, s.status_confidence, s.scope, s.note) for s, name in rows]
 
 
-def documents(session: Session, company_id: str | None = None) -> list[SourceDocuments]:
-    """Sources (of one company, or all) with their versions' metadata: two queries, no document text."""
+def source_index(session: Session) -> list[tuple[m.Source, int]]:
+    """Every source with how many versions it has (a count on the source index; no version rows loaded)."""
+    counts = dict(session.execute(
+        sa.select(m.DocumentVersion.source_id, sa.func.count()).group_by(m.DocumentVersion.source_id)).all())
+    query = (select(m.Source).where(public_source())
+             .order_by(m.Source.company_id, m.Source.kind != "framework", m.Source.title))
+    return [(source, counts.get(source.id, 0)) for source in session.exec(query)]
+
+
+def documents(
+    session: Session, company_id: str | None = None, *, source_id: str | None = None
+) -> list[SourceDocuments]:
+    """Sources (of one company, one source, or all) with their versions' metadata: two queries, no text."""
     query = (select(m.Source).where(public_source())
              .order_by(m.Source.company_id, m.Source.kind != "framework", m.Source.title))
     if company_id is not None:
         query = query.where(m.Source.company_id == company_id)
+    if source_id is not None:
+        query = query.where(m.Source.id == source_id)
     sources = list(session.exec(query))
     version_query = (sa.select(*VERSION_META).where(public_version())
                      .order_by(m.DocumentVersion.fetched_at.desc(), m.DocumentVersion.id.desc()))
-    if company_id is not None:
+    if company_id is not None or source_id is not None:
         version_query = version_query.where(m.DocumentVersion.source_id.in_([s.id for s in sources]))
     by_source: dict[str, list[VersionInfo]] = defaultdict(list)
     for row in session.execute(version_query):
@@ -648,6 +680,39 @@ def crosswalk(session: Session, commitment_id: str) -> list[LinkedCommitment]:
 # ------------------------------------------------------------------------------------------------ changes
 
 
+def _effective_day(dialect: str, published: sa.ColumnElement, fetched: sa.ColumnElement) -> sa.ColumnElement:
+    """A version's effective date in SQL (its stated publication date, else the UTC day it was fetched)."""
+    fetched_day = sa.func.date(fetched) if dialect == "sqlite" else sa.cast(
+        sa.func.timezone("UTC", fetched), sa.Date)
+    return sa.func.coalesce(published, fetched_day)
+
+
+def effective_between(
+    published: sa.ColumnElement, fetched: sa.ColumnElement, since: date | None, until: date | None
+) -> list[sa.ColumnElement[bool]]:
+    """`since <= effective date <= until` without a function on the columns, so indexes on them still serve."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if since is not None:
+        start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        conditions.append(sa.or_(published >= since, sa.and_(published.is_(None), fetched >= start)))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        conditions.append(sa.or_(published <= until, sa.and_(published.is_(None), fetched < end)))
+    return conditions
+
+
+def _change_conditions(
+    new: type[m.DocumentVersion], company_ids: list[str] | None, since: date | None, until: date | None,
+    directions: list[str] | None,
+) -> list[sa.ColumnElement[bool]]:
+    conditions = effective_between(new.published_on, new.fetched_at, since, until)
+    if company_ids:
+        conditions.append(m.ChangeEvent.company_id.in_(company_ids))
+    if directions:
+        conditions.append(m.ChangeEvent.direction.in_(directions))
+    return conditions
+
+
 def change_feed(
     session: Session,
     *,
@@ -656,25 +721,69 @@ def change_feed(
     until: date | None = None,
     directions: list[str] | None = None,
     weakened_first: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
     hide_unreviewed: bool = False,
     include_dismissed: bool = False,
 ) -> list[ChangeItem]:
     """Flagged changes, filtered by company, direction (as published) and the date the new version took effect.
 
-    `hide_unreviewed` keeps only changes whose review is final (reviewed, or reviewed by two for weakenings);
-    changes a reviewer dismissed as not a change are left out unless `include_dismissed`.
+    Filters, order (weakened and removed first, then newest) and the page (`limit`, `offset`) are all in the
+    query, so a view reads only the rows it shows; `change_counts` gives the totals per direction. Reviewers'
+    decisions are few, so the changes they touched are resolved first and enter the query as id lists:
+    `hide_unreviewed` keeps only changes whose review is final, dismissed changes are left out unless
+    `include_dismissed`, and a corrected direction counts under its new direction.
     """
-    conditions = []
-    if company_ids:
-        conditions.append(m.ChangeEvent.company_id.in_(company_ids))
-    items = [c for c in _changes(session, *conditions)
-             if (since is None or c.effective_date >= since) and (until is None or c.effective_date <= until)
-             and (not directions or c.direction in directions) and (include_dismissed or not c.dismissed)
-             and (not hide_unreviewed or c.reviewed)]
-    items.sort(key=lambda c: (-c.effective_date.toordinal(), c.source_id, c.id))
+    new = sa.orm.aliased(m.DocumentVersion)
+    day = _effective_day(session.get_bind().dialect.name, new.published_on, new.fetched_at)
+    conditions = _change_conditions(new, company_ids, since, until, None)
+    conditions += _review_conditions(session, directions, hide_unreviewed=hide_unreviewed,
+                                     include_dismissed=include_dismissed)
+    order: list[sa.ColumnElement] = []
     if weakened_first:
-        items.sort(key=lambda c: DIRECTION_ORDER.get(c.direction, 9))
-    return items
+        order.append(sa.case(DIRECTION_ORDER, value=m.ChangeEvent.direction, else_=9))
+    order += [day.desc(), m.ChangeEvent.source_id, m.ChangeEvent.id]
+    return _changes(session, *conditions, new=new, order_by=order, limit=limit, offset=offset)
+
+
+def _review_conditions(session: Session, directions: list[str] | None, *, hide_unreviewed: bool,
+                       include_dismissed: bool) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions for what reviewers decided: dismissed changes out, corrected directions where they now
+    belong, only final reviews when asked."""
+    states = reviewed_change_states(session)
+    event = m.ChangeEvent
+    conditions: list[sa.ColumnElement[bool]] = []
+    dismissed = [cid for cid, state in states.items() if state.dismissed]
+    if dismissed and not include_dismissed:
+        conditions.append(event.id.not_in(dismissed))
+    if hide_unreviewed:
+        conditions.append(event.id.in_([cid for cid, st in states.items() if st.status in FINAL_REVIEW_STATUSES]
+                                       or [-1]))
+    if directions:
+        moved_out = [cid for cid, st in states.items() if st.direction and st.direction not in directions]
+        moved_in = [cid for cid, st in states.items() if st.direction in directions]
+        conditions.append(sa.or_(sa.and_(event.direction.in_(directions), event.id.not_in(moved_out or [-1])),
+                                 event.id.in_(moved_in or [-1])))
+    return conditions
+
+
+def change_counts(
+    session: Session,
+    *,
+    company_ids: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    directions: list[str] | None = None,
+) -> dict[str, int]:
+    """How many flagged changes of each direction match the filters (one GROUP BY, no rows loaded)."""
+    new = sa.orm.aliased(m.DocumentVersion)
+    rows = session.execute(
+        sa.select(m.ChangeEvent.direction, sa.func.count())
+        .join(new, new.id == m.ChangeEvent.new_version_id)
+        .where(public_change(), *_change_conditions(new, company_ids, since, until, directions))
+        .group_by(m.ChangeEvent.direction)
+    )
+    return {direction: n for direction, n in rows}
 
 
 @dataclass(frozen=True)
@@ -686,33 +795,79 @@ class NewVersionItem:
     change_counts: dict[str, int]
 
 
-def version_feed(
-    session: Session, *, company_ids: list[str] | None = None, since: date | None = None, until: date | None = None
-) -> list[NewVersionItem]:
-    """New versions, newest first, each with how many changes of each direction it brought."""
-    query = (sa.select(*VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
-                       m.Source.title.label("source_title"))
-             .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
-             .join(m.Company, m.Company.id == m.Source.company_id)
-             .where(public_version()))
+def _version_conditions(company_ids: list[str] | None) -> list[sa.ColumnElement[bool]]:
+    conditions = [public_version()]
     if company_ids:
-        query = query.where(m.Source.company_id.in_(company_ids))
-    rows = session.execute(query).all()
+        conditions.append(
+            m.DocumentVersion.source_id.in_(sa.select(m.Source.id).where(m.Source.company_id.in_(company_ids))))
+    return conditions
+
+
+def version_feed(
+    session: Session,
+    *,
+    company_ids: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[NewVersionItem]:
+    """New versions, newest first (effective date, then id), each with how many changes of each direction.
+
+    Reads one page: versions with a publication date come in `(published_on, id)` order straight from the
+    index on `published_on`, the few without one by `fetched_at`; the two ordered streams are merged here, so
+    at most `offset + limit` rows of each are read, never every version.
+    """
+    v = m.DocumentVersion
+    wanted = offset + limit
+    base = _version_conditions(company_ids)
+    published = session.execute(
+        sa.select(v.id, v.published_on)
+        .where(v.published_on.is_not(None), *base, *effective_between(v.published_on, v.fetched_at, since, until))
+        .order_by(v.published_on.desc(), v.id.desc()).limit(wanted)
+    ).all()
+    unpublished = session.execute(
+        sa.select(v.id, v.fetched_at)
+        .where(v.published_on.is_(None), *base, *effective_between(v.published_on, v.fetched_at, since, until))
+        .order_by(v.fetched_at.desc(), v.id.desc()).limit(wanted)
+    ).all()
+    keyed = [(day, version_id) for version_id, day in published]
+    keyed += [(_as_utc_date(fetched), version_id) for version_id, fetched in unpublished]
+    keyed.sort(reverse=True)
+    page_ids = [version_id for _, version_id in keyed[offset:wanted]]
+    if not page_ids:
+        return []
+    rows = session.execute(
+        sa.select(*VERSION_META, m.Source.company_id, m.Company.name.label("company_name"),
+                  m.Source.title.label("source_title"))
+        .join(m.Source, m.Source.id == m.DocumentVersion.source_id)
+        .join(m.Company, m.Company.id == m.Source.company_id)
+        .where(m.DocumentVersion.id.in_(page_ids))
+    ).all()
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for version_id, direction, n in session.execute(
         sa.select(m.ChangeEvent.new_version_id, m.ChangeEvent.direction, sa.func.count())
+        .where(m.ChangeEvent.new_version_id.in_(page_ids))
         .group_by(m.ChangeEvent.new_version_id, m.ChangeEvent.direction)
     ):
         counts[version_id][direction] = n
-    items = []
-    for row in rows:
-        version = version_info(row)
-        if (since and version.effective_date < since) or (until and version.effective_date > until):
-            continue
-        items.append(NewVersionItem(row.company_id, row.company_name, row.source_title, version,
-                                    counts.get(version.id, {})))
+    items = [NewVersionItem(row.company_id, row.company_name, row.source_title, version_info(row),
+                            counts.get(row.id, {})) for row in rows]
     items.sort(key=lambda i: (i.version.effective_date, i.version.id), reverse=True)
     return items
+
+
+def version_count(
+    session: Session, *, company_ids: list[str] | None = None, since: date | None = None, until: date | None = None
+) -> int:
+    """How many versions `version_feed` would list without a page limit (a count on the index)."""
+    v = m.DocumentVersion
+    return session.scalar(sa.select(sa.func.count()).select_from(v).where(
+        *_version_conditions(company_ids), *effective_between(v.published_on, v.fetched_at, since, until))) or 0
+
+
+def _as_utc_date(value: datetime) -> date:
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)).date()
 
 
 def companies(session: Session) -> list[m.Company]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.store import models as m
@@ -103,6 +104,16 @@ def change_states(session: Session, changes: Iterable[tuple[int, str, str]]) -> 
     changes = list(changes)
     grouped = reviews_by_change(session, [c[0] for c in changes]) if changes else {}
     return {cid: state_of(cid, direction, announced, grouped.get(cid, [])) for cid, direction, announced in changes}
+
+
+def reviewed_change_states(session: Session) -> dict[int, ChangeReviewState]:
+    """States of every change a person has decided on (few: human decisions), for filters inside SQL queries."""
+    grouped = reviews_by_change(session)
+    if not grouped:
+        return {}
+    rows = session.execute(sa.select(m.ChangeEvent.id, m.ChangeEvent.direction, m.ChangeEvent.announced)
+                           .where(m.ChangeEvent.id.in_(list(grouped)))).all()
+    return {cid: state_of(cid, direction, announced, grouped[cid]) for cid, direction, announced in rows}
 
 
 # --------------------------------------------------------------------------------------------- corrections
