@@ -18,7 +18,7 @@ st.markdown(
     "always shown."
 )
 st.subheader("Levels")
-st.dataframe([{"level": k, "meaning": v} for k, v in LEVELS.items()], hide_index=True, width="stretch")
+st.dataframe([{"Level": k, "Meaning": v} for k, v in LEVELS.items()], hide_index=True, width="stretch")
 st.caption(_ui.legend_markdown())
 
 tabs = st.tabs(["Rubrics", "Mapping", "Change detection", "Agreement with experts", "Limits"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import plotly.graph_objects as go
@@ -20,20 +21,26 @@ if not frameworks:
     _ui.empty_state("No frameworks loaded", "Run `python -m tracker init` to load the catalog of commitments.")
     st.stop()
 
+with st.form("overview:search", border=False, enter_to_submit=True):
+    search_columns = st.columns([5, 1], vertical_alignment="bottom")
+    words = search_columns[0].text_input(
+        "Search every document and quote", key="overview:q", placeholder="e.g. third-party evaluation",
+        help="Searches every stored version's text and every quote the levels rest on.")
+    if search_columns[1].form_submit_button("Search", icon=":material/search:", width="stretch") and words.strip():
+        st.switch_page(_ui.PAGE_SEARCH, query_params={"q": words.strip()})
+
+PAGE = "overview"
 top = st.columns([3, 2, 2, 3], vertical_alignment="bottom")
 with top[0]:
-    framework_id = _ui.framework_control(frameworks)
+    framework_id = _ui.framework_control(PAGE, frameworks)
 with top[1]:
-    as_of = _ui.as_of_control()
+    as_of = _ui.as_of_control(PAGE)
 with top[2]:
-    _ui.bind("signatories", True, _ui.parse_bool)
-    signatories_only = st.toggle("Signatories only", key="signatories")
-    _ui.publish("signatories", signatories_only)
+    signatories_only = _ui.toggle_control(PAGE, "signatories", "Signatories only", True)
 with top[3]:
-    _ui.bind("groups", [], _ui.parse_list)
-    st.session_state["groups"] = [g for g in st.session_state["groups"] if g in groups]
-    chosen_groups = st.multiselect("Company group", groups, key="groups", placeholder="All groups")
-    _ui.publish("groups", chosen_groups)
+    chosen_groups = _ui.multiselect_control(PAGE, "groups", "Company group", groups, what="company group",
+                                            placeholder="All groups")
+_ui.show_notes()
 
 try:
     view = _ui.overview(framework_id, as_of, signatories_only=signatories_only, groups=chosen_groups or None)
@@ -100,7 +107,8 @@ hover = []
 for company, commitment, cell, _ in points:
     detail = (f"{_ui.level_text(cell.level, cell.basis)} since {cell.valid_from:%d %b %Y}" if cell
               else "not assessed")
-    hover.append(f"<b>{company.name}</b><br>{commitment.number}. {shorten(commitment.title, 48)}<br>{detail}"
+    hover.append(f"<b>{html.escape(company.name)}</b><br>{commitment.number}. {html.escape(commitment.title)}"
+                 f"<br>{detail}"
                  "<br><i>click to open</i>")
 xs = [commitment.number for _, commitment, _, _ in points]
 ys = [y_labels[company.id] for company, _, _, _ in points]
@@ -117,8 +125,10 @@ figure.update_layout(
     yaxis={"autorange": "reversed", "type": "category", "fixedrange": True, "automargin": True},
     dragmode=False, clickmode="event+select", plot_bgcolor="#e5e5e5",
 )
-event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="heatmap",
-                        config={"displayModeBar": False})
+_ui.chart_caption(figure, f"Source: Commitment Tracker · {html.escape(view.framework.name)} · levels as of "
+                         f"{as_of.isoformat()}")
+event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="overview:heatmap",
+                        config=_ui.chart_config(f"commitment-tracker-{framework_id}-{as_of.isoformat()}"))
 st.caption(_ui.legend_markdown() + "  \nClick a cell to open the company at that commitment.")
 selected = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else (
     event.selection.points if event else [])
@@ -138,19 +148,19 @@ for commitment in commitments:
     average = averages.get(commitment.id)
     levels = [view.cells[(c.id, commitment.id)].level for c in companies if (c.id, commitment.id) in view.cells]
     rows.append({
-        "": commitment.number, "commitment": commitment.title,
-        "average level": None if average is None or math.isnan(average) else round(average, 2),
-        "assessed": len(levels), "at level 3": sum(1 for level in levels if level == 3),
+        "No.": commitment.number, "Commitment": commitment.title,
+        "Average level": None if average is None or math.isnan(average) else round(average, 2),
+        "Companies assessed": len(levels), "At level 3": sum(1 for level in levels if level == 3),
     })
 st.dataframe(rows, hide_index=True, width="stretch", column_config={
-    "average level": st.column_config.ProgressColumn(min_value=0, max_value=3, format="%.2f"),
+    "Average level": st.column_config.ProgressColumn(min_value=0, max_value=3, format="%.2f"),
 })
 with st.expander("Commitment texts"):
     for commitment in commitments:
-        _ui.commitment_link(commitment.id, f"{commitment.number}. {commitment.title}")
+        _ui.commitment_link(commitment.id, f"{commitment.number}. {commitment.title}", as_of=as_of)
 
 st.subheader("Companies")
 columns = st.columns(3)
 for i, company in enumerate(companies):
     with columns[i % 3]:
-        _ui.company_link(company.id, company.name)
+        _ui.company_link(company.id, company.name, framework=framework_id, as_of=as_of)

@@ -137,14 +137,18 @@ def test_overview_replays_history_and_writes_the_url(world):
     app = run_page("app_pages/overview.py", {"date": "2024-12-01", "framework": "seoul-2024"})
     assert metrics(app)["Cells assessed"].startswith("3 of")  # II (level 2), IV, and OpenAI I
     frame = app.dataframe[0].value
-    average_ii = frame.loc[frame[""] == "II", "average level"].item()
+    average_ii = frame.loc[frame["No."] == "II", "Average level"].item()
     assert average_ii == 2.0
     later = run_page("app_pages/overview.py", {"date": AS_OF.isoformat()})
     frame = later.dataframe[0].value
-    assert frame.loc[frame[""] == "II", "average level"].item() == 3.0  # the reviewed level from 2025-04-02
+    assert frame.loc[frame["No."] == "II", "Average level"].item() == 3.0  # the reviewed level from 2025-04-02
     before = run_page("app_pages/overview.py", {"date": "2023-06-01", "signatories": "0"})
     assert metrics(before)["Cells assessed"].startswith("0 of")
-    assert before.query_params["date"] == ["2023-06-01"] or before.query_params["date"] == "2023-06-01"
+    # Before the first framework of the catalog (White House, 21 Jul 2023): clamped to it, with a note.
+    assert before.query_params["date"] in (["2023-07-21"], "2023-07-21")
+    assert any("2023-06-01" in i.value for i in before.info)
+    inside = run_page("app_pages/overview.py", {"date": "2023-08-01", "signatories": "0"})
+    assert inside.query_params["date"] in (["2023-08-01"], "2023-08-01")
 
 
 def test_overview_filters_by_company_group(world):
@@ -172,7 +176,7 @@ def test_company_page_levels_quotes_timeline_documents_changes(world):
     shown = texts(app)
     assert escape_markdown(INJECTION) in shown  # the v2 quote behind the reviewed level, escaped
     assert "Seoul" in shown or "Frontier" in shown
-    assert f"{DIRECTION_ICONS['weakened']} **weakened** · Responsible Scaling Policy v2\\.0" in shown  # flagged change, escaped labels
+    assert f"{DIRECTION_ICONS['weakened']} **Weakened** · Responsible Scaling Policy v2\\.0" in shown  # flagged change, escaped labels
     assert len(app.get("plotly_chart")) == 1  # timeline
     assert any(link.label == "Stored version" for link in app.get("page_link"))
     # As of before the review, the automatic level and the v1 quote are shown instead.
@@ -198,9 +202,11 @@ def test_company_page_labels_a_self_reported_level_and_links_its_submission(worl
         report_id = report.id
     app = run_page("app_pages/company.py", {"company": "openai", "commitment": "seoul-2024/VII",
                                         "date": AS_OF.isoformat()})
-    assert app.expander[0].label.endswith("2 partial ✎")
+    # The company's claim is shown beside the tracker's own reading, labelled, never instead of it.
+    assert app.expander[0].label.endswith("tracker: not assessed · company's claim: 2 partial ✎")
     notes = [i.value for i in app.info]
-    assert any("Self-reported" in n and f"submission?id={report_id}" in n for n in notes), notes
+    assert any("Company's own claim" in n and f"submission?id={report_id}" in n for n in notes), notes
+    assert "Tracker's level: not assessed" in texts(app)
 
 
 def test_company_page_without_a_company_lists_companies_and_unknown_is_explained(world):
@@ -208,7 +214,7 @@ def test_company_page_without_a_company_lists_companies_and_unknown_is_explained
     assert "Choose a company" in texts(app)
     assert len(app.get("page_link")) >= 2
     unknown = run_page("app_pages/company.py", {"company": "nobody"})
-    assert any("Unknown company" in w.value for w in unknown.warning)
+    assert any("Unknown company" in w.value for w in unknown.info)
 
 
 # ---------------------------------------------------------------------------------------------- commitment
@@ -227,7 +233,7 @@ def test_commitment_page_counts_quotes_crosswalk_and_unconfirmed_flag(world):
     assert any("not yet confirmed" in w.value for w in app.warning)
     assert escape_markdown(INJECTION) in texts(app)
     table = app.dataframe[0].value
-    assert table.loc[table["company"] == "Anthropic", "level"].item() == "3 comprehensive ✓"
+    assert table.loc[table["Company"] == "Anthropic", "Level"].item() == "3 comprehensive ✓"
 
 
 def test_commitment_link_to_another_framework_switches_framework(world):
@@ -242,7 +248,7 @@ def test_commitment_link_to_another_framework_switches_framework(world):
 def test_changes_feed_weakened_first_with_a_safe_diff(world):
     app = run_page("app_pages/changes.py")
     values = metrics(app)
-    assert values[f"{DIRECTION_ICONS['weakened']} weakened"] == "1" and values[f"{DIRECTION_ICONS['added']} added"] == "1"
+    assert values[f"{DIRECTION_ICONS['weakened']} Weakened"] == "1" and values[f"{DIRECTION_ICONS['added']} Added"] == "1"
     markdown = [e.value for e in app.markdown]
     headers = [v for v in markdown if "**WEAKENED**" in v or "**ADDED**" in v]
     assert "WEAKENED" in headers[0]
@@ -253,7 +259,7 @@ def test_changes_feed_weakened_first_with_a_safe_diff(world):
     only_openai = run_page("app_pages/changes.py", {"company": "openai"})
     assert "No flagged changes" in texts(only_openai)
     later = run_page("app_pages/changes.py", {"since": "2025-05-01"})
-    assert metrics(later)[f"{DIRECTION_ICONS['weakened']} weakened"] == "0"
+    assert metrics(later)[f"{DIRECTION_ICONS['weakened']} Weakened"] == "0"
 
 
 # ----------------------------------------------------------------------------------------------- documents
@@ -268,7 +274,7 @@ def test_documents_side_by_side_diff_and_seed_versions(world):
     assert "1 passages changed" in texts(app) and "added" in texts(app)
     seed = run_page("app_pages/documents.py", {"source": "openai-preparedness-framework"})
     shown = texts(seed)
-    assert "not its text" in shown
+    assert "quotes only" in shown
     assert "We evaluate frontier models before deployment" in shown.replace("\\", "")
 
 
@@ -290,9 +296,9 @@ def test_sources_health_counts_failures_and_runs(world):
     values = metrics(app)
     assert values["OK"] == "1" and values["Failing"] == "1"
     failing = app.dataframe[0].value
-    assert list(failing["reason"]) == ["http_404"]
+    assert list(failing["Reason"]) == ["http_404"]
     runs = app.dataframe[2].value
-    assert list(runs["status"]) == ["finished"]
+    assert list(runs["Status"]) == ["finished"]
 
 
 # --------------------------------------------------------------------------------------------- methodology

@@ -433,6 +433,15 @@ class CompanyView:
     documents: list[SourceDocuments]
     changes: list[ChangeItem]
 
+    def independent_cells(self) -> dict[str, AssessedCell]:
+        """Per commitment, the newest level not claimed by the company itself (automatic or reviewed) as of the
+        date: shown beside a self-reported level, never replaced by it."""
+        result: dict[str, AssessedCell] = {}
+        for cell in self.timeline:  # oldest first: later rows win
+            if cell.basis != "self-reported":
+                result[cell.commitment_id] = cell
+        return result
+
     def timeline_frame(self) -> pd.DataFrame:
         """Levels over time per commitment, one row per assessment (superseded ones included)."""
         titles = {c.id: f"{c.number} {c.title}" for c in self.commitments}
@@ -596,15 +605,23 @@ def change_feed(
     until: date | None = None,
     directions: list[str] | None = None,
     weakened_first: bool = True,
+    commitment_ids: list[str] | None = None,
+    change_id: int | None = None,
 ) -> list[ChangeItem]:
-    """Flagged changes, filtered by company, direction and the date the new version took effect."""
+    """Flagged changes, filtered by company, direction, commitment touched and the date the new version took
+    effect (or one change by id, for a permalink)."""
     conditions = []
+    if change_id is not None:
+        conditions.append(m.ChangeEvent.id == change_id)
     if company_ids:
         conditions.append(m.ChangeEvent.company_id.in_(company_ids))
     if directions:
         conditions.append(m.ChangeEvent.direction.in_(directions))
     items = [c for c in _changes(session, *conditions)
              if (since is None or c.effective_date >= since) and (until is None or c.effective_date <= until)]
+    if commitment_ids:
+        wanted = set(commitment_ids)
+        items = [c for c in items if wanted.intersection(c.commitments)]
     items.sort(key=lambda c: (-c.effective_date.toordinal(), c.source_id, c.id))
     if weakened_first:
         items.sort(key=lambda c: DIRECTION_ORDER.get(c.direction, 9))
