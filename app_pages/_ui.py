@@ -399,12 +399,17 @@ def chart_config(filename: str) -> dict[str, Any]:
             "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
 
 
-def chart_caption(figure: Any, text: str) -> None:
-    """Draw the source and as-of line into the figure itself, so a downloaded image keeps its attribution."""
-    figure.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-8, xanchor="left",
+def chart_caption(figure: Any, text: str, *, below_axis: bool = True) -> None:
+    """Draw the source and as-of line into the figure itself, so a downloaded image keeps its attribution.
+
+    `below_axis`: the chart has x tick labels at the bottom, so the line goes under them.
+    """
+    shift = -34 if below_axis else -8
+    figure.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=shift, xanchor="left",
                           yanchor="top", showarrow=False, font={"size": 10, "color": "#555"})
     margin = figure.layout.margin
-    figure.update_layout(margin={"l": margin.l, "r": margin.r, "t": margin.t, "b": (margin.b or 0) + 28})
+    figure.update_layout(margin={"l": margin.l, "r": margin.r, "t": margin.t,
+                                 "b": (margin.b or 0) + (50 if below_axis else 24)})
 
 
 def company_link(company_id: str, name: str, *, commitment: str | None = None, framework: str | None = None,
@@ -428,10 +433,21 @@ def commitment_link(commitment_id: str, label: str, *, as_of: date | None = None
     st.page_link(PAGE_COMMITMENT, label=escape_markdown(label), query_params=params)
 
 
+def commitment_labels() -> dict[str, str]:
+    """Every commitment id -> "Seoul 2024 II. Intolerable-risk thresholds", for lists that span frameworks."""
+    return {c.id: f"{f.short_name} {c.number}. {c.title}" for f in frameworks() for c in framework_commitments(f.id)}
+
+
 def marked_markdown(runs: tuple[tuple[bool, str], ...]) -> str:
     """A search snippet as Markdown: every run escaped, the matched ones bold on a highlight background."""
-    return "".join(f":orange-background[**{escape_markdown(text)}**]" if matched else escape_markdown(text)
-                   for matched, text in runs)
+    parts = []
+    for matched, text in runs:
+        body = escape_markdown(text)
+        if matched:
+            body = f":orange-background[**{body}**]"
+        # escape_markdown trims: keep the spaces between a match and its neighbours
+        parts.append((" " if text[:1].isspace() else "") + body + (" " if text[-1:].isspace() else ""))
+    return "".join(parts)
 
 
 def empty_state(what: str, will_appear: str) -> None:

@@ -19,8 +19,7 @@ PAGE_SIZE = 30
 st.title("What changed")
 companies = _ui.companies()
 names = {c.id: c.name for c in companies}
-all_commitments = {c.id: f"{f.short_name} {c.number}. {c.title}" for f in _ui.frameworks()
-                   for c in _ui.framework_commitments(f.id)}
+all_commitments = _ui.commitment_labels()
 
 filters = st.columns([3, 3, 1, 1, 2])
 with filters[0]:

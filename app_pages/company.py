@@ -51,7 +51,7 @@ except TrackerError as exc:
     _ui.stop_on_error(exc)
 company = view.company
 
-st.title(company.name)
+st.title(escape_markdown(company.name))
 facts = [f"Headquarters: {escape_markdown(company.country)}", f"group: {escape_markdown(company.group)}"]
 st.caption(" · ".join(facts))
 if company.website and company.website.startswith(("https://", "http://")):
@@ -76,7 +76,7 @@ if not signed_here:
                "shown for comparison only.")
 
 # ------------------------------------------------------------------------------------ level per commitment
-st.subheader(f"Level per commitment, {view.framework.short_name}, as of {as_of:%d %b %Y}")
+st.subheader(f"Level per commitment, {escape_markdown(view.framework.short_name)}, as of {as_of:%d %b %Y}")
 st.caption(_ui.legend_markdown())
 if not view.cells:
     _ui.empty_state(

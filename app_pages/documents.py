@@ -32,7 +32,7 @@ source_id = _ui.select_control(PAGE, "source", "Source", list(by_id),
 document = by_id[source_id]
 source = document.source
 
-st.subheader(source.title)
+st.subheader(escape_markdown(source.title))
 st.caption(f"{escape_markdown(companies.get(source.company_id, source.company_id))} · {escape_markdown(source.kind)}"
            f" · {escape_markdown(source.format)}" + ("" if source.fetchable else " · not fetchable (imports only)"))
 st.link_button("Watched URL", source.url, icon=":material/open_in_new:")
@@ -113,7 +113,7 @@ if find and newer_text:
     show_found(newer, newer_text)
 
 if older is None:
-    st.subheader(newer.label)
+    st.subheader(escape_markdown(newer.label))
     if newer_text is None:
         show_without_text(newer)
     else:
@@ -121,7 +121,7 @@ if older is None:
         st.text(newer_text[:60_000] + ("\n…" if len(newer_text) > 60_000 else ""))
     st.stop()
 
-st.subheader(f"{older.label} → {newer.label}")
+st.subheader(escape_markdown(f"{older.label} → {newer.label}"))
 if older_text is None or newer_text is None:
     for version, text in ((older, older_text), (newer, newer_text)):
         if text is None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages import _ui
 from tracker.core.errors import TrackerError
+from tracker.core.escaping import escape_markdown
 from tracker.read.text import shorten
 from tracker.store.vocabulary import BASIS_SYMBOLS, LEVEL_COLOURS, LEVELS, NOT_ASSESSED_COLOUR
 
@@ -55,7 +56,7 @@ metrics[0].metric("Companies shown", headline["companies"],
 deadline = headline.get("deadline")
 if deadline:
     metrics[1].metric(
-        f"Published a framework by {deadline['label']}", f"{deadline['met']} of {deadline['due']}",
+        f"Published a framework by {escape_markdown(str(deadline['label']))}", f"{deadline['met']} of {deadline['due']}",
         help=f"Signatories (as of {deadline['date']:%d %b %Y}) with a framework document published on or before "
              "that date, according to the versions the tracker holds.",
     )
@@ -64,7 +65,7 @@ else:
 metrics[2].metric("Cells assessed", f"{headline['assessed_cells']} of {cells_total}",
                   help="Company × commitment pairs with a level as of the date.")
 
-st.subheader(f"{view.framework.name}, as of {as_of:%d %b %Y}")
+st.subheader(f"{escape_markdown(view.framework.name)}, as of {as_of:%d %b %Y}")
 if not view.companies:
     _ui.empty_state("No companies match these filters",
                     "Untick 'Signatories only' or choose another group or date.")
@@ -126,7 +127,7 @@ figure.update_layout(
     dragmode=False, clickmode="event+select", plot_bgcolor="#e5e5e5",
 )
 _ui.chart_caption(figure, f"Source: Commitment Tracker · {html.escape(view.framework.name)} · levels as of "
-                         f"{as_of.isoformat()}")
+                         f"{as_of.isoformat()}", below_axis=False)
 event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="overview:heatmap",
                         config=_ui.chart_config(f"commitment-tracker-{framework_id}-{as_of.isoformat()}"))
 st.caption(_ui.legend_markdown() + "  \nClick a cell to open the company at that commitment.")

@@ -14,6 +14,7 @@ companies = _ui.companies()
 names = {c.id: c.name for c in companies}
 frameworks = {f.id: f.name for f in _ui.frameworks()}
 documents = _ui.documents()
+commitment_names = _ui.commitment_labels()
 sources = {d.source.id: f"{names.get(d.source.company_id, d.source.company_id)}: {d.source.title}"
            for d in documents}
 
@@ -62,7 +63,7 @@ for hit in result.hits:
         where = [f"**{escape_markdown(hit.company_name)}**", escape_markdown(hit.source_title),
                  escape_markdown(hit.version.label), kind]
         if hit.commitment_id:
-            where.append("commitment " + escape_markdown(hit.commitment_id))
+            where.append(escape_markdown(commitment_names.get(hit.commitment_id, hit.commitment_id)))
         if hit.section:
             where.append("§ " + escape_markdown(hit.section))
         st.markdown(" · ".join(where))

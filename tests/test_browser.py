@@ -29,6 +29,7 @@ VIEWS = [
     ("documents", "/documents?source=anthropic-rsp", "passages changed"),
     ("sources", "/sources", "Recent refresh runs"),
     ("methodology", "/methodology", "Every level links to its quotes"),
+    ("search", "/search?q=pause+training", "Passage in its version"),
 ]
 
 
@@ -111,4 +112,30 @@ def test_company_link_and_heatmap_cell_open_the_company_page(chromium, engine, t
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_url("**/company?*commitment=seoul-2024*", timeout=30_000)
         _wait_for_app(page)
+        page.close()
+
+
+def test_overview_cell_quote_citation_in_three_clicks(chromium, engine, tmp_path):
+    """A journalist's path: a cell of the grid, its quote, the citation with live and archived links."""
+    with Session(engine, expire_on_commit=False) as session:
+        build_dashboard_data(session)
+    url = engine.url.render_as_string(hide_password=False)
+    with running_app(url, tmp_path / "raw") as base_url:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base_url + f"/overview?date={AS_OF.isoformat()}")
+        _wait_for_app(page)
+        label = page.locator(".js-plotly-plot .scatterlayer .textpoint text", has_text="3 ✓").first  # Anthropic II
+        box = label.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # click 1: the cell
+        page.wait_for_url("**/company?*commitment=seoul-2024%2FII*", timeout=30_000)
+        _wait_for_app(page)
+        page.get_by_text("capability thresholds", exact=False).first.wait_for(timeout=30_000)  # the quote is shown
+        page.get_by_role("button", name="Cite this").first.click()  # click 2: cite this
+        archived = page.get_by_role("link", name="Archived copy").first
+        archived.wait_for(timeout=10_000)
+        assert archived.get_attribute("href").startswith("https://web.archive.org/web/")
+        live = page.get_by_role("link", name="Live document").first
+        assert live.get_attribute("href").startswith("https://")
+        assert page.get_by_role("link", name="Permalink in the tracker").first.get_attribute("href").count("date=")
+        assert page.locator("[data-testid='stException']").count() == 0
         page.close()
