@@ -87,6 +87,7 @@ if not view.cells:
 ordered = sorted(view.commitments, key=lambda c: (c.id != focus, c.position))
 claims = _ui.submission_links(tuple(sorted(c.assessment_id for c in view.cells.values())))
 independent = view.independent_cells()
+version_index = {v.id: (v, d.source.title) for d in view.documents for v in d.versions}
 for commitment in ordered:
     cell = view.cells.get(commitment.id)
     own = independent.get(commitment.id)
@@ -110,6 +111,15 @@ for commitment in ordered:
                          "(0–100%); a reviewed level (✓) is a person's judgement.")
                 if shown.rationale:
                     st.caption(escape_markdown(shown.rationale))
+                based_on = version_index.get(shown.version_id)
+                if based_on is not None:
+                    version, title = based_on
+                    _ui.cite_popover(_ui.citation_for(
+                        version, company=company.name, source_title=title, page="company",
+                        params={"company": company.id, "commitment": commitment.id, "framework": framework_id,
+                                "date": as_of},
+                        claim=f"{commitment.id} at level {_ui.level_text(shown.level, shown.basis)}", as_of=as_of),
+                        label="Cite this level")
             else:
                 st.markdown("**Tracker's level: not assessed** from the company's documents yet.")
             if cell.basis == "self-reported":
@@ -121,8 +131,15 @@ for commitment in ordered:
             quotes = view.evidence.get(commitment.id, [])
             level_words = _ui.level_text(cell.level, cell.basis)
             if quotes:
-                for item in quotes:
+                # All quotes for the commitment in focus; two for the others (each quote is a dozen elements).
+                shown_quotes = quotes if commitment.id == focus else quotes[:2]
+                for item in shown_quotes:
                     _ui.quote(item, as_of=as_of, level=level_words)
+                if len(shown_quotes) < len(quotes):
+                    st.page_link(_ui.PAGE_COMPANY, label=f"All {len(quotes)} quotes for this commitment",
+                                 icon=":material/format_quote:",
+                                 query_params={"company": company.id, "commitment": commitment.id,
+                                               "framework": framework_id, "date": as_of.isoformat()})
             elif cell.level:
                 st.write("The assessment cites no stored quote.")
             else:
@@ -158,11 +175,13 @@ else:
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", line_shape="hv", showlegend=False,
                                     line={"color": "#0570b0"}, hovertext=hover, hoverinfo="text+x"),
                          row=row, col=1)
-        for version in versions:
-            figure.add_vline(x=version.effective_date.isoformat(), line={"color": "#bbb", "width": 1, "dash": "dot"},
-                             row=row, col=1)
         figure.update_yaxes(range=[-0.5, 3.4], tickvals=list(LEVELS), fixedrange=True, row=row, col=1)
     figure.update_annotations(font={"size": 11}, xanchor="left", x=0)
+    # New versions as dotted lines across every row: one list of shapes (add_vline per row costs seconds).
+    figure.update_layout(shapes=[
+        {"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day, "y0": 0, "y1": 1,
+         "line": {"color": "#bbb", "width": 1, "dash": "dot"}, "layer": "below"}
+        for day in sorted({v.effective_date.isoformat() for v in versions})])
     figure.update_layout(height=70 + 95 * len(plotted), margin={"l": 8, "r": 8, "t": 24, "b": 8},
                          hovermode="closest", showlegend=False)
     _ui.chart_caption(figure, f"Source: Commitment Tracker · {html.escape(company.name)}, "
