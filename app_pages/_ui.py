@@ -216,7 +216,8 @@ def date_bounds() -> tuple[date, date]:
     return (min(announced) if announced else date(2023, 1, 1)), date.today()
 
 
-def _clamped(page: str, param: str, key: str) -> None:
+def _clamped(key: str) -> None:
+    """Keep a date in `date_bounds`: Streamlit raises on a value outside the picker's range."""
     value = st.session_state.get(key)
     if value is None:
         return
@@ -235,7 +236,7 @@ def date_control(page: str, param: str, label: str, default: date | None = None,
                  ) -> date | None:
     """A date bound to `?param=YYYY-MM-DD`, clamped to `date_bounds` (a date outside them never raises)."""
     key = bind(page, param, default, parse_date, what="date")
-    _clamped(page, param, key)
+    _clamped(key)
     low, high = date_bounds()
     value = st.date_input(label, key=key, min_value=low, max_value=high, help=help, format="YYYY-MM-DD")
     if isinstance(value, tuple):  # never a range here; be safe against a stale state

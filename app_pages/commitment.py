@@ -36,7 +36,7 @@ except TrackerError as exc:
     _ui.stop_on_error(exc)
 commitment = view.commitment
 
-st.title(escape_markdown(f"{commitment.number}. {commitment.title}"))
+st.title(f"{commitment.number}. {escape_markdown(commitment.title)}")
 st.caption(f"{escape_markdown(view.framework.name)}"
            + ("" if commitment.title_official else " · short title ours, not official"))
 if not commitment.text_confirmed:

@@ -336,3 +336,54 @@ def test_passage_diff_collapses_unchanged_runs():
     rows = passage_diff(old, new)
     assert [r.kind for r in rows] == ["equal", "changed", "equal", "added"]
     assert rows[0].unchanged == 3 and rows[2].unchanged == 2
+
+
+# ------------------------------------------------------------------------------------ journeys in one session
+
+
+def _goto(app: AppTest, page: str, params: dict[str, str]) -> AppTest:
+    """Follow a link in the same session: the URL changes, session state (widget values) stays."""
+    for key in list(app.query_params):
+        del app.query_params[key]
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_links_between_pages_keep_each_pages_own_state(world):
+    """The three crashes readers hit: pages shared the widget keys `company` and `compare` with other types."""
+    app = run_page("app_pages/changes.py", {"company": "anthropic"})  # a list of companies here...
+    _goto(app, "app_pages/company.py", {"company": "anthropic"})  # ...one company there
+    assert app.title[0].value == "Anthropic"
+    _goto(app, "app_pages/commitment.py", {"commitment": "seoul-2024/II", "date": AS_OF.isoformat()})
+    # "Stored version" on a Commitment page: `compare` is a list of companies there, a version id on Documents.
+    _goto(app, "app_pages/documents.py", {"source": "anthropic-rsp", "version": str(world["v2"])})
+    assert any("passages changed" in c.value for c in app.caption)
+    _goto(app, "app_pages/commitment.py", {})  # the sidebar from Documents to Commitment
+    assert app.title[0].value.startswith("I")
+
+
+def test_bad_link_values_fall_back_with_a_note(world):
+    app = run_page("app_pages/company.py", {"company": "anthropic", "date": "1999-01-01", "commitment": "nope/1"})
+    notes = " ".join(i.value for i in app.info)
+    assert "1999-01-01" in notes and "Unknown commitment" in notes
+    assert app.date_input[0].value >= date(2023, 7, 21)
+    app = run_page("app_pages/changes.py", {"since": "1900-01-01", "until": "2999-01-01", "direction": "sideways"})
+    notes = " ".join(i.value for i in app.info)
+    assert "1900-01-01" in notes and "2999-01-01" in notes and "sideways" in notes
+    app = run_page("app_pages/documents.py", {"source": "anthropic-rsp", "version": "99999999999999999999"})
+    assert any("not valid" in i.value for i in app.info)
+
+
+def test_company_changes_link_keeps_filters_and_counts_agree(world):
+    app = run_page("app_pages/company.py", {"company": "anthropic", "date": AS_OF.isoformat(),
+                                             "changes_commitment": "seoul-2024/IV"})
+    link = next(link for link in app.get("page_link") if "changes with their diffs" in link.label)
+    assert link.label.startswith("All 1 changes")
+    changes = run_page("app_pages/changes.py", {"company": "anthropic", "commitment": "seoul-2024/IV",
+                                                "until": AS_OF.isoformat()})
+    assert sum(int(v) for v in metrics(changes).values()) == 1
+    assert any("The commitment verb got weaker" in e.value for e in changes.markdown)  # the reason in plain words

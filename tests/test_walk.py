@@ -54,6 +54,8 @@ _MARK_LINKS = """(base) => {
     const links = [...document.querySelectorAll('a[href]')].filter(a => {
         const r = a.getBoundingClientRect();
         const raw = a.getAttribute('href') || '';
+        const closed = a.closest('details:not([open])');  // inside a collapsed expander
+        if (closed) return false;
         return a.href.startsWith(base) && !raw.startsWith('#') && a.target !== '_blank' && r.width > 0 && r.height > 0
             && getComputedStyle(a).visibility !== 'hidden';
     });
@@ -146,7 +148,7 @@ def test_random_walk_over_links_and_sidebar(chromium, app_url):  # noqa: F811
         href = links[choice][0]
         trail.append(href.removeprefix(app_url))
         try:
-            page.locator(f"[data-walk='{choice}']").first.click(timeout=10_000)
+            page.locator(f"[data-walk='{choice}']").first.click(timeout=5_000)
         except PlaywrightTimeout:  # covered by another element or scrolled away mid-run: not the app's fault
             unclickable.append(href)
             continue
