@@ -21,7 +21,7 @@ companies = _ui.companies()
 names = {c.id: c.name for c in companies}
 all_commitments = _ui.commitment_labels()
 
-filters = st.columns([3, 3, 1, 1, 2])
+filters = st.columns([3, 3, 1.4, 1.4, 2])
 with filters[0]:
     company_ids = _ui.multiselect_control(PAGE, "company", "Companies", list(names), format_func=names.get,
                                           what="company", placeholder="All companies")

@@ -23,7 +23,7 @@ words = st.text_input("Words to find", key=query_key, placeholder="e.g. third-pa
                       help="Every word must occur (word beginnings count: 'evaluat' finds 'evaluation'). "
                            "Searches the quotes behind every level and every stored document text.")
 _ui.publish(PAGE, "q", words.strip())
-filters = st.columns([3, 2, 3, 1, 1])
+filters = st.columns([3, 2, 3, 1.4, 1.4])
 with filters[0]:
     company_ids = _ui.multiselect_control(PAGE, "company", "Companies", list(names), format_func=names.get,
                                           what="company", placeholder="All companies")
