@@ -134,7 +134,7 @@ def test_overview_cell_quote_citation_in_three_clicks(chromium, engine, tmp_path
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # click 1: the cell
         page.wait_for_url("**/company?*commitment=seoul-2024%2FII*", timeout=120_000)
         _wait_for_app(page)
-        page.get_by_text("capability thresholds", exact=False).first.wait_for(timeout=120_000)  # the quote is shown
+        page.get_by_text("We **will** [pause]", exact=False).first.wait_for(timeout=120_000)  # the v2 quote, as text
         page.get_by_role("button", name="Cite this").first.click()  # click 2: cite this
         archived = page.get_by_role("link", name="Archived copy").first
         archived.wait_for(timeout=10_000)
