@@ -63,6 +63,7 @@ PAGES = {
         st.Page("app_pages/changes.py", title="Changes", icon=":material/difference:", url_path="changes"),
         st.Page("app_pages/stocktake.py", title="Stocktake", icon=":material/summarize:", url_path="stocktake"),
         st.Page("app_pages/documents.py", title="Documents", icon=":material/description:", url_path="documents"),
+        st.Page("app_pages/search.py", title="Search", icon=":material/search:", url_path="search"),
     ],
     "About the data": [
         st.Page("app_pages/sources.py", title="Sources health", icon=":material/monitor_heart:", url_path="sources"),

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 from tracker.core.errors import TrackerError
 from tracker.read import queries, reviews
+from tracker.read import search as search_model
+from tracker.read.cite import Citation, cite
 from tracker.read.text import escape_markdown
 from tracker.store.vocabulary import BASIS_MEANINGS, BASIS_SYMBOLS, LEVELS
 
@@ -26,6 +28,9 @@ PAGE_COMPANY = "app_pages/company.py"
 PAGE_COMMITMENT = "app_pages/commitment.py"
 PAGE_CHANGES = "app_pages/changes.py"
 PAGE_DOCUMENTS = "app_pages/documents.py"
+PAGE_SOURCES = "app_pages/sources.py"
+PAGE_METHODOLOGY = "app_pages/methodology.py"
+PAGE_SEARCH = "app_pages/search.py"
 
 # ------------------------------------------------------------------------------------------------ data
 
@@ -105,6 +110,7 @@ def first_date(key: str = "date") -> date:
 
 
 _first_day = cached(queries.first_day)
+search = cached(search_model.search)
 
 
 def version_text(version_id: int) -> str | None:
@@ -122,31 +128,72 @@ def stop_on_error(exc: TrackerError) -> None:
     st.stop()
 
 
-# ------------------------------------------------------------------------------------- URL-bound controls
+# ------------------------------------------------------------------------------------------- URL state
+#
+# Every page keeps its controls in the URL (so every view is a link) through the helpers below. Widget keys are
+# scoped by page ("changes:company"), because pages give the same parameter different types (a list of companies
+# on Changes, one company on the Company page): a shared key carried one page's value into the other's widget.
+# Every value read from a link is validated; an invalid one falls back to the default with a visible note.
+
+NOTES_KEY = "_url_notes"
 
 
-def bind(key: str, default: Any, parse: Callable[[str], Any] = str) -> None:
-    """Give the widget `key` its value from the URL on first load, or when a link changed the URL.
+def widget_key(page: str, param: str) -> str:
+    """The session-state key of one page's control for one URL parameter."""
+    return f"{page}:{param}"
 
-    Call before creating the widget (with `key=key` and no `value=`); call `publish` after it.
+
+def note(text: str) -> None:
+    """Queue a note about the link (an unknown id, a clamped date) for `show_notes`."""
+    notes = st.session_state.setdefault(NOTES_KEY, [])
+    if text not in notes:
+        notes.append(text)
+
+
+def show_notes() -> None:
+    """Show (once) what was changed in the link's parameters, so a reader knows what they are looking at."""
+    for text in st.session_state.pop(NOTES_KEY, []):
+        st.info(text, icon=":material/info:")
+
+
+def bind(page: str, param: str, default: Any, parse: Callable[[str], Any] = str, *,
+         valid: Callable[[Any], bool] | None = None, what: str | None = None) -> str:
+    """Give the page's control for `param` its value from the URL on first load, or when a link changed the URL.
+
+    Returns the widget key: create the widget with `key=` that key and no `value=`, then call `publish`.
+    A value that does not parse or is not `valid` (an unknown id) falls back to `default` with a note.
     """
-    raw = st.query_params.get(key)
-    if key not in st.session_state or (raw is not None and raw != st.session_state.get(f"_url_{key}")):
+    key = widget_key(page, param)
+    seen = f"_url_{key}"
+    raw = st.query_params.get(param)
+    fresh = key not in st.session_state or (raw is not None and raw != st.session_state.get(seen))
+    if fresh:
         value = default
         if raw is not None:
             try:
                 value = parse(raw)
-            except (TypeError, ValueError):
-                st.warning(f"Ignored the link's {key}={raw!r}: it is not a valid value.")
+            except (TypeError, ValueError, OverflowError):
+                note(f"The link's {what or param} {shorten_raw(raw)} is not valid: showing the default instead.")
         st.session_state[key] = value
-        st.session_state[f"_url_{key}"] = raw
+        st.session_state[seen] = raw
+    if valid is not None and not valid(st.session_state[key]):
+        if fresh and raw is not None:
+            note(f"Unknown {what or param} {shorten_raw(raw)}: showing the default instead.")
+        st.session_state[key] = default
+    return key
 
 
-def publish(key: str, value: Any) -> None:
+def shorten_raw(raw: str) -> str:
+    """A link's raw value, quoted and cut, for a note (it is shown as text, never as Markdown)."""
+    return "“" + escape_markdown(raw[:60] + ("…" if len(raw) > 60 else "")) + "”"
+
+
+def publish(page: str, param: str, value: Any) -> None:
     """Write a control's value back to the URL so the view can be shared."""
+    seen = f"_url_{widget_key(page, param)}"
     if value is None or value == [] or value == "":
-        st.query_params.pop(key, None)
-        st.session_state[f"_url_{key}"] = None
+        st.query_params.pop(param, None)
+        st.session_state[seen] = None
         return
     if isinstance(value, list | tuple):
         text = ",".join(str(v) for v in value)
@@ -156,8 +203,8 @@ def publish(key: str, value: Any) -> None:
         text = "1" if value else "0"
     else:
         text = str(value)
-    st.query_params[key] = text
-    st.session_state[f"_url_{key}"] = text
+    st.query_params[param] = text
+    st.session_state[seen] = text
 
 
 def parse_bool(raw: str) -> bool:
@@ -172,25 +219,110 @@ def parse_list(raw: str) -> list[str]:
     return [part for part in raw.split(",") if part]
 
 
-def as_of_control(label: str = "As of") -> date:
-    """The date every level is replayed at; defaults to today, shareable as `?date=YYYY-MM-DD`."""
-    bind("date", date.today(), date.fromisoformat)
-    value = st.date_input(label, key="date", min_value=first_date(), max_value=date(2100, 1, 1),
-                          help="Levels and documents as they stood on this date.")
-    publish("date", value)
+def parse_int(raw: str) -> int:
+    value = int(raw)
+    if not -(2**62) < value < 2**62:  # the database's integers; larger ones overflow the driver
+        raise ValueError(raw)
     return value
 
 
-def framework_control(frameworks: list, default: str = "seoul-2024", label: str = "Framework") -> str:
+def parse_date(raw: str) -> date:
+    return date.fromisoformat(raw.strip()[:10])
+
+
+def date_bounds() -> tuple[date, date]:
+    """The dates a reader can open: from the first commitment in the catalog (its framework's date) to today."""
+    announced = [f.announced for f in frameworks() if f.announced]
+    return (min(announced) if announced else date(2023, 1, 1)), date.today()
+
+
+def _clamped(key: str) -> None:
+    """Keep a date in `date_bounds`: Streamlit raises on a value outside the picker's range."""
+    value = st.session_state.get(key)
+    if value is None:
+        return
+    if isinstance(value, datetime):
+        value = value.date()
+    low, high = date_bounds()
+    if not low <= value <= high:
+        fixed = min(max(value, low), high)
+        note(f"The tracker covers {low:%d %b %Y} to today; the link's date {value.isoformat()} is shown as "
+             f"{fixed:%d %b %Y}.")
+        value = fixed
+    st.session_state[key] = value
+
+
+def date_control(page: str, param: str, label: str, default: date | None = None, *, help: str | None = None,
+                 ) -> date | None:
+    """A date bound to `?param=YYYY-MM-DD`, clamped to `date_bounds` (a date outside them never raises)."""
+    key = bind(page, param, default, parse_date, what="date")
+    _clamped(key)
+    low, high = date_bounds()
+    value = st.date_input(label, key=key, min_value=low, max_value=high, help=help, format="YYYY-MM-DD")
+    if isinstance(value, tuple):  # never a range here; be safe against a stale state
+        value = value[0] if value else None
+    publish(page, param, value)
+    return value
+
+
+def as_of_control(page: str, label: str = "As of") -> date:
+    """The date every level is replayed at; defaults to today, shareable as `?date=YYYY-MM-DD`."""
+    value = date_control(page, "date", label, date.today(), help="Levels and documents as they stood on this date.")
+    return value or date.today()
+
+
+def select_control(page: str, param: str, label: str, options: list, default: Any, *,
+                   format_func: Callable[[Any], str] = str, parse: Callable[[str], Any] = str,
+                   what: str | None = None, **kwargs: Any) -> Any:
+    """A selectbox bound to `?param=`; an unknown value in the link falls back to `default` with a note."""
+    allowed = set(options)
+    key = bind(page, param, default, parse, valid=lambda v: v in allowed or (v is None and default is None),
+               what=what or label.lower())
+    value = st.selectbox(label, options, key=key, format_func=format_func, **kwargs)
+    publish(page, param, value)
+    return value
+
+
+def multiselect_control(page: str, param: str, label: str, options: list, *,
+                        format_func: Callable[[Any], str] = str, what: str | None = None, **kwargs: Any) -> list:
+    """A multiselect bound to `?param=a,b`; unknown values in the link are dropped with a note."""
+    allowed = set(options)
+    key = bind(page, param, [], parse_list, valid=lambda v: isinstance(v, list), what=what or label.lower())
+    chosen = st.session_state[key]
+    known = [v for v in chosen if v in allowed]
+    if len(known) != len(chosen):
+        unknown = ", ".join(str(v) for v in chosen if v not in allowed)
+        note(f"Unknown {what or label.lower()} in the link left out: {shorten_raw(unknown)}.")
+        st.session_state[key] = known
+    value = st.multiselect(label, options, key=key, format_func=format_func, **kwargs)
+    publish(page, param, value)
+    return value
+
+
+def toggle_control(page: str, param: str, label: str, default: bool, **kwargs: Any) -> bool:
+    key = bind(page, param, default, parse_bool, valid=lambda v: isinstance(v, bool), what=label.lower())
+    value = st.toggle(label, key=key, **kwargs)
+    publish(page, param, value)
+    return value
+
+
+def framework_control(page: str, frameworks: list, default: str = "seoul-2024", label: str = "Framework") -> str:
     ids = [f.id for f in frameworks]
     names = {f.id: f.name for f in frameworks}
-    bind("framework", default if default in ids else (ids[0] if ids else default))
-    if st.session_state["framework"] not in ids:
-        st.warning(f"Unknown framework {st.session_state['framework']!r}; showing {names.get(default, default)}.")
-        st.session_state["framework"] = default if default in ids else ids[0]
-    value = st.selectbox(label, ids, key="framework", format_func=lambda i: names.get(i, i))
-    publish("framework", value)
-    return value
+    fallback = default if default in ids else (ids[0] if ids else default)
+    return select_control(page, "framework", label, ids, fallback, format_func=lambda i: names.get(i, i),
+                          what="framework")
+
+
+def url_param(param: str, valid: Callable[[str], bool], what: str) -> str | None:
+    """A link parameter that is not a widget (e.g. the commitment to open on a company page), validated."""
+    raw = st.query_params.get(param)
+    if raw is None or raw == "":
+        return None
+    if valid(raw):
+        return raw
+    note(f"Unknown {what} {shorten_raw(raw)}: ignored.")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- display
@@ -210,17 +342,46 @@ def legend_markdown() -> str:
     return f"Levels: {levels}; **–** not assessed yet.  \nBasis: {bases}."
 
 
+ORIGIN_LABELS = {"seed": "quotes shipped with the tracker", "imported": "imported copy",
+                 "fetched": "fetched from the web", "submitted": "submitted by the company"}
+
+
 def version_caption(version: queries.VersionInfo, source_title: str) -> str:
     """Source title, version label and retrieval date, as escaped Markdown."""
     retrieved = version.fetched_at.date().isoformat() if hasattr(version.fetched_at, "date") else ""
-    origin = {"seed": "metadata shipped with the tracker", "imported": "imported copy",
-              "fetched": "fetched", "submitted": "submitted by the company"}.get(version.origin, version.origin)
+    origin = ORIGIN_LABELS.get(version.origin, version.origin)
     return (f"{escape_markdown(source_title)}, {escape_markdown(version.label)} · retrieved {retrieved} "
             f"({escape_markdown(origin)})")
 
 
-def quote(item: queries.EvidenceItem) -> None:
-    """One evidence quote as text, then where it comes from: section, source link, stored version link."""
+def company_name(company_id: str) -> str:
+    """A company's name for display (its id only if the catalog lost it)."""
+    return {c.id: c.name for c in companies()}.get(company_id, company_id)
+
+
+def citation_for(version: queries.VersionInfo, *, company: str, source_title: str, page: str,
+                 params: dict[str, object], quote_text: str | None = None, claim: str | None = None,
+                 as_of: date | None = None) -> Citation:
+    """A citation of one level, quote or change (see tracker.read.cite)."""
+    retrieved = version.fetched_at.date() if hasattr(version.fetched_at, "date") else None
+    return cite(public_url=get_settings().public_url, page=page, params=params, company_name=company,
+                source_title=source_title, version_label=version.label, url=version.url,
+                document_format=version.format, retrieved=retrieved, quote=quote_text, claim=claim, as_of=as_of,
+                archived=version.archived_url)
+
+
+def cite_popover(citation: Citation, label: str = "Cite this") -> None:
+    """'Cite this': permalink, live document (at the quote where the browser can), archived copy, ready line."""
+    with st.popover(label, icon=":material/format_quote:"):
+        st.markdown(f"[Permalink in the tracker]({citation.permalink})  \n"
+                    f"[Live document]({citation.document_url}) · [Archived copy]({citation.archived_url})")
+        st.caption("Retrieved " + (citation.retrieved.isoformat() if citation.retrieved else "on an unknown date")
+                   + ". The archived copy is the Internet Archive's snapshot nearest to that date.")
+        st.code(citation.line, language=None, wrap_lines=True)
+
+
+def quote(item: queries.EvidenceItem, *, as_of: date | None = None, level: str | None = None) -> None:
+    """One evidence quote as text, then where it comes from: section, source link, stored version, citation."""
     with st.container(border=True):
         st.markdown("> " + escape_markdown(item.quote))
         where = []
@@ -228,28 +389,87 @@ def quote(item: queries.EvidenceItem) -> None:
             where.append("§ " + escape_markdown(item.section))
         if item.page:
             where.append(f"page {item.page}")
-        if item.indicator_id:
-            where.append("indicator " + escape_markdown(item.indicator_id))
-        where.append(f"score {item.score:.2f}" + (" · worded as a commitment" if item.commits else ""))
+        where.append(f"match score {item.score:.2f}" + (" · worded as a commitment" if item.commits else ""))
         st.caption(" · ".join(where) + "  \n" + version_caption(item.version, item.source_title))
-        cols = st.columns(3 if item.version.archived_url else 2)
-        cols[0].link_button("Source document ↗", item.version.url, width="stretch")
-        if item.version.archived_url:
-            cols[1].link_button("Archived copy ↗", item.version.archived_url, width="stretch")
-        with cols[-1]:
-            st.page_link(PAGE_DOCUMENTS, label="Stored version", icon="📄",
+        name = company_name(item.company_id)
+        citation = citation_for(
+            item.version, company=name, source_title=item.source_title, page="company",
+            params={"company": item.company_id, "commitment": item.commitment_id,
+                    "framework": item.commitment_id.split("/")[0], "date": as_of},
+            quote_text=item.quote, claim=(f"{name}, commitment {item.commitment_id}: level {level}" if level
+                                          else None), as_of=as_of)
+        cols = st.columns(3)
+        cols[0].link_button("Source document", citation.document_url, icon=":material/open_in_new:",
+                            width="stretch")
+        with cols[1]:
+            st.page_link(PAGE_DOCUMENTS, label="Stored version", icon=":material/description:",
                          query_params={"source": item.version.source_id, "version": str(item.version.id)})
+        with cols[2]:
+            cite_popover(citation)
 
 
-def company_link(company_id: str, name: str, *, commitment: str | None = None) -> None:
+PLOT_CONFIG_BASE = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def chart_config(filename: str) -> dict[str, Any]:
+    """Plotly's toolbar with its camera button: a 2x PNG named after the view, ready for an article.
+
+    (Plotly's config is JSON here, so a second, SVG button would need a JavaScript callback Streamlit cannot
+    pass; the image carries its own source and as-of line, see `chart_caption`.)
+    """
+    return {**PLOT_CONFIG_BASE, "displayModeBar": True,
+            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
+
+
+def chart_caption(figure: Any, text: str, *, below_axis: bool = True) -> None:
+    """Draw the source and as-of line into the figure itself, so a downloaded image keeps its attribution.
+
+    `below_axis`: the chart has x tick labels at the bottom, so the line goes under them.
+    """
+    shift = -34 if below_axis else -8
+    figure.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=shift, xanchor="left",
+                          yanchor="top", showarrow=False, font={"size": 10, "color": "#555"})
+    margin = figure.layout.margin
+    figure.update_layout(margin={"l": margin.l, "r": margin.r, "t": margin.t,
+                                 "b": (margin.b or 0) + (50 if below_axis else 24)})
+
+
+def company_link(company_id: str, name: str, *, commitment: str | None = None, framework: str | None = None,
+                 as_of: date | None = None) -> None:
+    """A link to a company page that carries the view's framework, commitment and date along."""
     params = {"company": company_id}
     if commitment:
         params["commitment"] = commitment
-    st.page_link(PAGE_COMPANY, label=name, query_params=params)
+        framework = framework or commitment.split("/")[0]
+    if framework:
+        params["framework"] = framework
+    if as_of and as_of != date.today():
+        params["date"] = as_of.isoformat()
+    st.page_link(PAGE_COMPANY, label=escape_markdown(name), query_params=params)
 
 
-def commitment_link(commitment_id: str, label: str) -> None:
-    st.page_link(PAGE_COMMITMENT, label=label, query_params={"commitment": commitment_id})
+def commitment_link(commitment_id: str, label: str, *, as_of: date | None = None) -> None:
+    params = {"commitment": commitment_id}
+    if as_of and as_of != date.today():
+        params["date"] = as_of.isoformat()
+    st.page_link(PAGE_COMMITMENT, label=escape_markdown(label), query_params=params)
+
+
+def commitment_labels() -> dict[str, str]:
+    """Every commitment id -> "Seoul 2024 II. Intolerable-risk thresholds", for lists that span frameworks."""
+    return {c.id: f"{f.short_name} {c.number}. {c.title}" for f in frameworks() for c in framework_commitments(f.id)}
+
+
+def marked_markdown(runs: tuple[tuple[bool, str], ...]) -> str:
+    """A search snippet as Markdown: every run escaped, the matched ones bold on a highlight background."""
+    parts = []
+    for matched, text in runs:
+        body = escape_markdown(text)
+        if matched:
+            body = f":orange-background[**{body}**]"
+        # escape_markdown trims: keep the spaces between a match and its neighbours
+        parts.append((" " if text[:1].isspace() else "") + body + (" " if text[-1:].isspace() else ""))
+    return "".join(parts)
 
 
 def empty_state(what: str, will_appear: str) -> None:

@@ -8,26 +8,24 @@ from app_pages import _ui
 from tracker.core.errors import TrackerError
 from tracker.read.text import escape_markdown
 
+PAGE = "commitment"
 frameworks = _ui.frameworks()
+framework_ids = {f.id for f in frameworks}
 raw = st.query_params.get("commitment")
-link_changed = raw is not None and raw != st.session_state.get("_url_commitment")
-if link_changed and raw.split("/")[0] in {f.id for f in frameworks}:
+link_changed = raw is not None and raw != st.session_state.get(f"_url_{_ui.widget_key(PAGE, 'commitment')}")
+if link_changed and raw.split("/")[0] in framework_ids:
     st.query_params["framework"] = raw.split("/")[0]  # a link to a commitment also picks its framework
 top = st.columns([2, 2, 1])
 with top[0]:
-    framework_id = _ui.framework_control(frameworks)
+    framework_id = _ui.framework_control(PAGE, frameworks)
 commitments = _ui.framework_commitments(framework_id)
 labels = {c.id: f"{c.number}. {c.title}" for c in commitments}
-_ui.bind("commitment", commitments[0].id if commitments else None)
-if st.session_state["commitment"] not in labels:
-    if link_changed:
-        st.warning(f"Unknown commitment {raw!r}; showing the first one of this framework.")
-    st.session_state["commitment"] = commitments[0].id if commitments else None
 with top[1]:
-    commitment_id = st.selectbox("Commitment", list(labels), key="commitment", format_func=labels.get)
-    _ui.publish("commitment", commitment_id)
+    commitment_id = _ui.select_control(PAGE, "commitment", "Commitment", list(labels),
+                                       commitments[0].id if commitments else None, format_func=labels.get)
 with top[2]:
-    as_of = _ui.as_of_control()
+    as_of = _ui.as_of_control(PAGE)
+_ui.show_notes()
 if commitment_id is None:
     _ui.empty_state("This framework has no commitments", "Check the catalog files in data/frameworks.")
     st.stop()
@@ -38,14 +36,15 @@ except TrackerError as exc:
     _ui.stop_on_error(exc)
 commitment = view.commitment
 
-st.title(f"{commitment.number}. {commitment.title}")
+st.title(f"{commitment.number}. {escape_markdown(commitment.title)}")
 st.caption(f"{escape_markdown(view.framework.name)}"
            + ("" if commitment.title_official else " · short title ours, not official"))
 if not commitment.text_confirmed:
     st.warning("This text is not yet confirmed against the official source: treat it as a paraphrase until it is.",
-               icon="⚠️")
+               icon=":material/warning:")
 st.markdown("> " + escape_markdown(commitment.text))
-st.link_button("Official source ↗", commitment.source_url)
+if commitment.source_url.startswith(("https://", "http://")):
+    st.link_button("Official source", commitment.source_url, icon=":material/open_in_new:")
 if commitment.detail_text:
     with st.expander("Further detail" + ("" if commitment.detail_text_confirmed else " (unconfirmed)")):
         st.markdown(escape_markdown(commitment.detail_text))
@@ -66,12 +65,12 @@ rows = []
 for company in view.companies:
     cell = view.cells.get(company.id)
     rows.append({
-        "company": company.name, "level": _ui.level_text(cell.level, cell.basis) if cell else "not assessed",
-        "since": cell.valid_from if cell else None,
-        "signed": view.signatures[company.id].signed_on if company.id in view.signatures else None,
-        "quotes": len(view.evidence.get(company.id, [])),
+        "Company": company.name, "Level": _ui.level_text(cell.level, cell.basis) if cell else "not assessed",
+        "Since": cell.valid_from if cell else None,
+        "Signed": view.signatures[company.id].signed_on if company.id in view.signatures else None,
+        "Quotes": len(view.evidence.get(company.id, [])),
     })
-rows.sort(key=lambda r: (r["level"] == "not assessed", r["level"]), reverse=False)
+rows.sort(key=lambda r: (r["Level"] == "not assessed", r["Level"]), reverse=False)
 if rows:
     st.dataframe(rows, hide_index=True, width="stretch")
 if view.companies and not view.cells:
@@ -83,21 +82,24 @@ st.subheader("Evidence side by side")
 with_quotes = [c for c in view.companies if view.evidence.get(c.id)]
 if not with_quotes:
     st.caption("No quotes to compare yet.")
-_ui.bind("compare", [c.id for c in with_quotes[:2]], _ui.parse_list)
-st.session_state["compare"] = [c for c in st.session_state["compare"] if c in {x.id for x in with_quotes}]
-chosen = st.multiselect("Companies to compare", [c.id for c in with_quotes], key="compare",
-                        format_func=lambda i: next(c.name for c in with_quotes if c.id == i), max_selections=3)
-_ui.publish("compare", chosen)
+quote_names = {c.id: c.name for c in with_quotes}
+compare_key = _ui.bind(PAGE, "compare", [c.id for c in with_quotes[:2]], _ui.parse_list,
+                       valid=lambda v: isinstance(v, list), what="companies to compare")
+st.session_state[compare_key] = [c for c in st.session_state[compare_key] if c in quote_names][:3]
+chosen = st.multiselect("Companies to compare", list(quote_names), key=compare_key, format_func=quote_names.get,
+                        max_selections=3)
+_ui.publish(PAGE, "compare", chosen)
 if chosen:
     columns = st.columns(len(chosen))
     for column, company_id in zip(columns, chosen, strict=True):
         with column:
-            company = next(c for c in with_quotes if c.id == company_id)
             cell = view.cells.get(company_id)
-            st.markdown(f"**{escape_markdown(company.name)}** · {_ui.level_text(cell.level, cell.basis) if cell else ''}")
+            level = _ui.level_text(cell.level, cell.basis) if cell else ""
+            st.markdown(f"**{escape_markdown(quote_names[company_id])}** · {escape_markdown(level)}")
             for item in view.evidence[company_id][:3]:
-                _ui.quote(item)
-            _ui.company_link(company_id, f"{company.name}: full page", commitment=commitment_id)
+                _ui.quote(item, as_of=as_of, level=level)
+            _ui.company_link(company_id, f"{quote_names[company_id]}: full page", commitment=commitment_id,
+                             as_of=as_of)
 
 # -------------------------------------------------------------------------------------------- crosswalk
 st.subheader("Equivalent commitments in other frameworks")
@@ -107,6 +109,7 @@ for link in view.links:
     relation = {"same": "asks for the same", "overlaps": "overlaps", "part-of": "is part of"}.get(
         link.relation, link.relation)
     _ui.commitment_link(link.commitment.id,
-                        f"{link.framework_name} {link.commitment.number}. {link.commitment.title} ({relation})")
+                        f"{link.framework_name} {link.commitment.number}. {link.commitment.title} ({relation})",
+                        as_of=as_of)
     if link.note:
         st.caption(escape_markdown(link.note))

@@ -5,8 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _ui
+from tracker.read.cite import archived_url
+from tracker.read.search import mark
 from tracker.read.text import escape_markdown, marked_side, passage_diff
 
+PAGE = "documents"
 st.title("Documents and their versions")
 index = _ui.source_index()  # sources and version counts; the versions of the chosen source only, below
 if not index:
@@ -23,21 +26,16 @@ def source_label(source_id: str) -> str:
 
 
 with_versions = [source.id for source, count in index if count]
-_ui.bind("source", with_versions[0] if with_versions else index[0][0].id)
-if st.session_state["source"] not in by_id:
-    st.warning(f"Unknown source {st.session_state['source']!r}.")
-    st.session_state["source"] = with_versions[0] if with_versions else index[0][0].id
-source_id = st.selectbox("Source", list(by_id), key="source", format_func=source_label)
-_ui.publish("source", source_id)
+source_id = _ui.select_control(PAGE, "source", "Source", list(by_id),
+                               with_versions[0] if with_versions else index[0][0].id,
+                               format_func=source_label, what="source")
 document = _ui.documents(source_id=source_id)[0]
 source = document.source
 
-st.subheader(source.title)
+st.subheader(escape_markdown(source.title))
 st.caption(f"{escape_markdown(companies.get(source.company_id, source.company_id))} · {escape_markdown(source.kind)}"
            f" · {escape_markdown(source.format)}" + ("" if source.fetchable else " · not fetchable (imports only)"))
-st.link_button("Watched URL ↗", source.url)
-if source.notes:
-    st.caption(escape_markdown(source.notes))
+st.link_button("Watched URL", source.url, icon=":material/open_in_new:")
 
 versions = document.versions  # newest first
 if not versions:
@@ -53,34 +51,37 @@ if not versions:
     st.stop()
 
 st.dataframe(
-    [{"id": v.id, "version": v.label, "published": v.published_on, "retrieved": v.fetched_at.date(),
-      "origin": v.origin, "text stored": "yes" if v.has_text else "no", "characters": v.char_count or None,
-      "pages": v.page_count, "silent re-upload": f"yes, first seen {v.first_seen_on}" if v.silent_reupload else "",
-      "url": v.url, "archived": v.archived_url, "publisher's file SHA-256": v.publisher_sha256,
-      "stored text SHA-256": v.text_sha256}
+    [{"Version": v.label, "Published": v.published_on, "Retrieved": v.fetched_at.date(),
+      "Where the copy comes from": _ui.ORIGIN_LABELS.get(v.origin, v.origin),
+      "Text stored": "yes" if v.has_text else "no, quotes only", "Characters": v.char_count or None,
+      "Pages": v.page_count,
+      "Silently re-uploaded": f"yes, first seen {v.first_seen_on}" if v.silent_reupload else "", "Live": v.url,
+      "Archived": v.archived_url or archived_url(v.url, v.fetched_at.date()),
+      "Publisher's file SHA-256": v.publisher_sha256, "Stored text SHA-256": v.text_sha256}
      for v in versions],
-    hide_index=True, width="stretch", column_config={"url": st.column_config.LinkColumn(display_text="↗"),
-                                                     "archived": st.column_config.LinkColumn(display_text="↗")},
+    hide_index=True, width="stretch",
+    column_config={"Live": st.column_config.LinkColumn(display_text="open"),
+                   "Archived": st.column_config.LinkColumn(display_text="archived copy")},
 )
+if any(not v.has_text for v in versions):
+    st.info("Versions marked “quotes only” came with the tracker's seed data: it ships the quotes the levels rest "
+            "on, not the documents. Open the live or archived copy for the full text; once `refresh` or "
+            "`import-file` stores a text, its passages and a side-by-side diff appear here.", icon=":material/info:")
 
 labels = {v.id: v.label for v in versions}
 ids = list(labels)
 picks = st.columns(2)
 with picks[1]:
-    _ui.bind("version", ids[0], int)
-    if st.session_state["version"] not in labels:
-        st.session_state["version"] = ids[0]
-    newer_id = st.selectbox("Version", ids, key="version", format_func=labels.get)
-    _ui.publish("version", newer_id)
+    newer_id = _ui.select_control(PAGE, "version", "Version", ids, ids[0], format_func=labels.get,
+                                  parse=_ui.parse_int, what="version of this source")
 with picks[0]:
     older_default = ids[ids.index(newer_id) + 1] if ids.index(newer_id) + 1 < len(ids) else None
-    _ui.bind("compare", older_default, int)
-    if st.session_state["compare"] not in labels or st.session_state["compare"] == newer_id:
-        st.session_state["compare"] = older_default
     options = [i for i in ids if i != newer_id]
-    older_id = st.selectbox("Compare with", options, key="compare", format_func=labels.get,
-                            placeholder="(no other version)" if not options else "Choose a version")
-    _ui.publish("compare", older_id)
+    older_id = _ui.select_control(PAGE, "compare", "Compare with", options, older_default, format_func=labels.get,
+                                  parse=_ui.parse_int, what="version to compare with",
+                                  placeholder="(no other version)" if not options else "Choose a version")
+find = (st.query_params.get("find") or "").strip()[:200]
+_ui.show_notes()
 
 newer = next(v for v in versions if v.id == newer_id)
 older = next((v for v in versions if v.id == older_id), None)
@@ -89,17 +90,34 @@ older_text = _ui.version_text(older.id) if older and older.has_text else None
 
 
 def show_without_text(version) -> None:
-    st.info(f"{version.label}: the tracker holds this version's metadata and quotes, not its text (versions "
-            "shipped with the tracker's seed data carry no documents). Its quotes:", icon="ℹ️")
+    archive = archived_url(version.url, version.fetched_at.date())
+    st.markdown(f"**{escape_markdown(version.label)}**: quotes only · [Live document]({version.url}) · "
+                f"[Archived copy]({archive})")
     quotes = _ui.version_quotes(version.id)
+    if find:
+        words = find.lower().split()
+        quotes = sorted(quotes, key=lambda q: not all(w in q.quote.lower() for w in words))
     if not quotes:
         st.caption("No quotes were taken from this version.")
     for item in quotes[:20]:
         _ui.quote(item)
 
 
+def show_found(version, text: str) -> None:
+    """The passages of this version holding every searched word, marked (from a Search page link)."""
+    words = [w for w in find.split() if w.strip()]
+    found = [p for p in text.split("\n\n") if words and all(w.lower() in p.lower() for w in words)]
+    st.markdown(f"**Passages of {escape_markdown(version.label)} with “{escape_markdown(find)}”** ({len(found)})")
+    for passage in found[:10]:
+        with st.container(border=True):
+            st.markdown(_ui.marked_markdown(mark(passage, words, limit=1200)))
+
+
+if find and newer_text:
+    show_found(newer, newer_text)
+
 if older is None:
-    st.subheader(newer.label)
+    st.subheader(escape_markdown(newer.label))
     if newer_text is None:
         show_without_text(newer)
     else:
@@ -107,7 +125,7 @@ if older is None:
         st.text(newer_text[:60_000] + ("\n…" if len(newer_text) > 60_000 else ""))
     st.stop()
 
-st.subheader(f"{older.label} → {newer.label}")
+st.subheader(escape_markdown(f"{older.label} → {newer.label}"))
 if older_text is None or newer_text is None:
     for version, text in ((older, older_text), (newer, newer_text)):
         if text is None:

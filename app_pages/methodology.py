@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _ui
+from tracker.core.escaping import escape_markdown
 from tracker.store.vocabulary import LEVELS
 
 st.title("Methodology")
@@ -18,7 +19,7 @@ st.markdown(
     "always shown."
 )
 st.subheader("Levels")
-st.dataframe([{"level": k, "meaning": v} for k, v in LEVELS.items()], hide_index=True, width="stretch")
+st.dataframe([{"Level": k, "Meaning": v} for k, v in LEVELS.items()], hide_index=True, width="stretch")
 st.caption(_ui.legend_markdown())
 
 tabs = st.tabs(["Rubrics", "Mapping", "Change detection", "Agreement with experts", "Limits"])
@@ -26,10 +27,10 @@ with tabs[0]:
     if not material.rubrics:
         _ui.empty_state("No rubrics found", "Rubrics live in data/rubrics/<framework>.yaml.")
     for framework_id, frame in material.rubrics.items():
-        with st.expander(f"{frameworks.get(framework_id, framework_id)} ({len(frame)} indicators)",
+        with st.expander(f"{escape_markdown(frameworks.get(framework_id, framework_id))} ({len(frame)} indicators)",
                          expanded=framework_id == "seoul-2024"):
             if material.rubric_notes.get(framework_id):
-                st.caption(material.rubric_notes[framework_id])
+                st.caption(escape_markdown(material.rubric_notes[framework_id]))
             st.dataframe(frame, hide_index=True, width="stretch")
 with tabs[1]:
     st.markdown(material.texts.get("mapping") or "The mapping method note (data/methodology/mapping.md) is missing.")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages import _grid, _ui
 from tracker.core.errors import TrackerError
+from tracker.core.escaping import escape_markdown
 
 st.title("Are AI companies keeping their safety commitments?")
 
@@ -15,20 +16,26 @@ if not frameworks:
     _ui.empty_state("No frameworks loaded", "Run `python -m tracker init` to load the catalog of commitments.")
     st.stop()
 
+with st.form("overview:search", border=False, enter_to_submit=True):
+    search_columns = st.columns([5, 1], vertical_alignment="bottom")
+    words = search_columns[0].text_input(
+        "Search every document and quote", key="overview:q", placeholder="e.g. third-party evaluation",
+        help="Searches every stored version's text and every quote the levels rest on.")
+    if search_columns[1].form_submit_button("Search", icon=":material/search:", width="stretch") and words.strip():
+        st.switch_page(_ui.PAGE_SEARCH, query_params={"q": words.strip()})
+
+PAGE = "overview"
 top = st.columns([3, 2, 2, 3], vertical_alignment="bottom")
 with top[0]:
-    framework_id = _ui.framework_control(frameworks)
+    framework_id = _ui.framework_control(PAGE, frameworks)
 with top[1]:
-    as_of = _ui.as_of_control()
+    as_of = _ui.as_of_control(PAGE)
 with top[2]:
-    _ui.bind("signatories", True, _ui.parse_bool)
-    signatories_only = st.toggle("Signatories only", key="signatories")
-    _ui.publish("signatories", signatories_only)
+    signatories_only = _ui.toggle_control(PAGE, "signatories", "Signatories only", True)
 with top[3]:
-    _ui.bind("groups", [], _ui.parse_list)
-    st.session_state["groups"] = [g for g in st.session_state["groups"] if g in groups]
-    chosen_groups = st.multiselect("Company group", groups, key="groups", placeholder="All groups")
-    _ui.publish("groups", chosen_groups)
+    chosen_groups = _ui.multiselect_control(PAGE, "groups", "Company group", groups, what="company group",
+                                            placeholder="All groups")
+_ui.show_notes()
 
 try:
     view = _grid.overview_data(framework_id, as_of, signatories_only=signatories_only,
@@ -44,7 +51,7 @@ metrics[0].metric("Companies shown", headline["companies"],
 deadline = headline.get("deadline")
 if deadline:
     metrics[1].metric(
-        f"Published a framework by {deadline['label']}", f"{deadline['met']} of {deadline['due']}",
+        f"Published a framework by {escape_markdown(str(deadline['label']))}", f"{deadline['met']} of {deadline['due']}",
         help=f"Signatories (as of {deadline['date']:%d %b %Y}) with a framework document published on or before "
              "that date, according to the versions the tracker holds.",
     )
@@ -53,7 +60,7 @@ else:
 metrics[2].metric("Cells assessed", f"{headline['assessed_cells']} of {cells_total}",
                   help="Company × commitment pairs with a level as of the date.")
 
-st.subheader(f"{view.framework_name}, as of {as_of:%d %b %Y}")
+st.subheader(f"{escape_markdown(view.framework_name)}, as of {as_of:%d %b %Y}")
 if not view.companies:
     _ui.empty_state("No companies match these filters",
                     "Untick 'Signatories only' or choose another group or date.")
@@ -71,7 +78,7 @@ st.markdown("#### At a glance")
 _grid.summary(view)
 with st.expander("Commitment texts"):
     for commitment in view.commitments:
-        _ui.commitment_link(commitment.id, f"{commitment.number}. {commitment.title}")
+        _ui.commitment_link(commitment.id, f"{commitment.number}. {commitment.title}", as_of=as_of)
 
 st.markdown("#### Companies × commitments")
 _grid.grid(view, framework_id, as_of)

@@ -33,21 +33,22 @@ if not failing:
                "No fetch has been attempted yet: run `python -m tracker refresh` to check every source.")
 else:
     st.dataframe(
-        [{"company": s.company_name, "source": s.title, "since": when(s.last_attempt_at),
-          "reason": s.last_reason, "HTTP": s.last_http_status, "error": s.last_error,
-          "last success": when(s.last_success_at), "failures": s.failures, "url": s.url} for s in failing],
+        [{"Company": s.company_name, "Document": s.title, "Failing since": when(s.last_attempt_at),
+          "Reason": s.last_reason, "HTTP status": s.last_http_status, "Error": s.last_error,
+          "Last success": when(s.last_success_at), "Failures": s.failures, "Address": s.url} for s in failing],
         hide_index=True, width="stretch",
-        column_config={"url": st.column_config.LinkColumn(display_text="↗")},
+        column_config={"Address": st.column_config.LinkColumn(display_text="open")},
     )
 
 st.subheader("All sources")
 st.dataframe(
-    [{"status": s.status, "company": s.company_name, "source": s.title, "kind": s.kind,
-      "last attempt": when(s.last_attempt_at), "outcome": (s.last_outcome or "").replace("_", " ") or None,
-      "last unchanged": when(s.last_unchanged_at), "last success": when(s.last_success_at),
-      "versions": s.versions, "newest version": when(s.latest_version_at), "failures": s.failures, "url": s.url}
+    [{"Status": s.status, "Company": s.company_name, "Document": s.title, "Kind": s.kind.replace("-", " "),
+      "Last attempt": when(s.last_attempt_at), "Outcome": (s.last_outcome or "").replace("_", " ") or None,
+      "Last seen unchanged": when(s.last_unchanged_at), "Last success": when(s.last_success_at),
+      "Versions stored": s.versions, "Newest version": when(s.latest_version_at), "Failures": s.failures,
+      "Address": s.url}
      for s in view.sources],
-    hide_index=True, width="stretch", column_config={"url": st.column_config.LinkColumn(display_text="↗")},
+    hide_index=True, width="stretch", column_config={"Address": st.column_config.LinkColumn(display_text="open")},
 )
 st.caption("Status: ok = the last attempt fetched the page (new version, unchanged or not modified); failing = "
            "the last attempt failed; import only = behind a form or login, versions come from imported copies.")
@@ -58,8 +59,10 @@ if not view.runs:
                     "Each `python -m tracker refresh` is recorded here with its counts and errors.")
 else:
     st.dataframe(
-        [{"started": when(r.started_at), "finished": when(r.finished_at), "status": r.status, "trigger": r.trigger,
-          **{k: v for k, v in (r.counts or {}).items() if isinstance(v, int | float | str)},
-          "errors": len(r.errors or [])} for r in view.runs],
+        [{"Started": when(r.started_at), "Finished": when(r.finished_at), "Status": r.status,
+          "Started by": r.trigger,
+          **{k.replace("_", " ").capitalize(): v for k, v in (r.counts or {}).items()
+             if isinstance(v, int | float | str)},
+          "Errors": len(r.errors or [])} for r in view.runs],
         hide_index=True, width="stretch",
     )

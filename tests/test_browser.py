@@ -29,6 +29,7 @@ VIEWS = [
     ("documents", "/documents?source=anthropic-rsp", "passages changed"),
     ("sources", "/sources", "Recent refresh runs"),
     ("methodology", "/methodology", "Every level links to its quotes"),
+    ("search", "/search?q=pause+training", "Passage in its version"),
 ]
 
 
@@ -48,14 +49,14 @@ def chromium():
 
 def _wait_for_app(page) -> None:
     """Streamlit renders over a websocket: wait until the run is over and every Plotly chart is drawn."""
-    page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=30_000)
+    page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=120_000)
     page.wait_for_timeout(500)
     page.wait_for_function(
         """() => !document.querySelector('[data-testid="stStatusWidget"]')
               && !document.querySelector('[data-testid="stSkeleton"]')
               && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
                    .every(chart => chart.querySelector('.main-svg'))""",
-        timeout=30_000,
+        timeout=120_000,
     )
     page.wait_for_timeout(800)
 
@@ -82,7 +83,7 @@ def test_every_page_in_the_browser(chromium, engine, tmp_path):
             for name, path, expected in VIEWS:
                 page.set_viewport_size({"width": width, "height": 900})
                 page.goto(base_url + path)
-                page.get_by_text(expected).first.wait_for(timeout=30_000)
+                page.get_by_text(expected).first.wait_for(timeout=120_000)
                 _wait_for_app(page)
                 assert page.locator("[data-testid='stException']").count() == 0, f"{name}: exception shown"
                 _screenshot(page, width, SCREENSHOTS / f"{name}-{device}.png")
@@ -99,19 +100,50 @@ def test_company_link_and_grid_cell_open_the_company_page(chromium, engine, tmp_
         page.goto(base_url + f"/overview?date={AS_OF.isoformat()}")
         _wait_for_app(page)
         page.get_by_role("link", name="Anthropic").first.click()
-        page.wait_for_url("**/company?*company=anthropic*", timeout=30_000)
+        page.wait_for_url("**/company?*company=anthropic*", timeout=120_000)
         _wait_for_app(page)
-        page.get_by_role("heading", name="Anthropic").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Anthropic").wait_for(timeout=120_000)
         # Now the grid itself (a data grid on a canvas): the first cell is the first company at commitment I.
         # Its columns: Company (pinned, "medium" = 200 px), then each commitment ("small" = 75 px); rows 32 px.
         page.goto(base_url + f"/overview?date={AS_OF.isoformat()}")
         _wait_for_app(page)
         grid = page.locator("[data-testid='stDataFrame']").nth(1)
         grid.scroll_into_view_if_needed()
-        grid.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+        grid.locator("canvas").first.wait_for(state="attached", timeout=120_000)
         page.wait_for_timeout(500)
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 200 + 37, box["y"] + 32 + 16)
-        page.wait_for_url("**/company?*commitment=seoul-2024*", timeout=30_000)
+        page.wait_for_url("**/company?*commitment=seoul-2024*", timeout=120_000)
         _wait_for_app(page)
+        page.close()
+
+
+def test_overview_cell_quote_citation_in_three_clicks(chromium, engine, tmp_path):
+    """A journalist's path: a cell of the grid, its quote, the citation with live and archived links."""
+    with Session(engine, expire_on_commit=False) as session:
+        build_dashboard_data(session)
+    url = engine.url.render_as_string(hide_password=False)
+    with running_app(url, tmp_path / "raw") as base_url:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base_url + f"/overview?date={AS_OF.isoformat()}")
+        _wait_for_app(page)
+        page.locator(".js-plotly-plot .scatterlayer .textpoint").first.wait_for(state="attached", timeout=120_000)
+        box = page.evaluate("""() => {  // the reviewed level 3 of the grid: Anthropic at II
+            const text = [...document.querySelectorAll('.js-plotly-plot .scatterlayer .textpoint text')]
+                .find(t => /^3\\s*✓$/.test(t.textContent.trim()));
+            const r = text.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+        }""")
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # click 1: the cell
+        page.wait_for_url("**/company?*commitment=seoul-2024%2FII*", timeout=120_000)
+        _wait_for_app(page)
+        page.get_by_text("We **will** [pause]", exact=False).first.wait_for(timeout=120_000)  # the v2 quote, as text
+        page.get_by_role("button", name="Cite this").first.click()  # click 2: cite this
+        archived = page.get_by_role("link", name="Archived copy").first
+        archived.wait_for(timeout=10_000)
+        assert archived.get_attribute("href").startswith("https://web.archive.org/web/")
+        live = page.get_by_role("link", name="Live document").first
+        assert live.get_attribute("href").startswith("https://")
+        assert page.get_by_role("link", name="Permalink in the tracker").first.get_attribute("href").count("date=")
+        assert page.locator("[data-testid='stException']").count() == 0
         page.close()

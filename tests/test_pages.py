@@ -142,14 +142,18 @@ def test_overview_replays_history_and_writes_the_url(world):
     app = run_page("app_pages/overview.py", {"date": "2024-12-01", "framework": "seoul-2024"})
     assert metrics(app)["Cells assessed"].startswith("3 of")  # II (level 2), IV, and OpenAI I
     frame = app.dataframe[0].value
-    average_ii = frame.loc[frame[""] == "II", "average level"].item()
+    average_ii = frame.loc[frame["No."] == "II", "Average level"].item()
     assert average_ii == 2.0
     later = run_page("app_pages/overview.py", {"date": AS_OF.isoformat()})
     frame = later.dataframe[0].value
-    assert frame.loc[frame[""] == "II", "average level"].item() == 3.0  # the reviewed level from 2025-04-02
+    assert frame.loc[frame["No."] == "II", "Average level"].item() == 3.0  # the reviewed level from 2025-04-02
     before = run_page("app_pages/overview.py", {"date": "2023-06-01", "signatories": "0"})
     assert metrics(before)["Cells assessed"].startswith("0 of")
-    assert before.query_params["date"] == ["2023-06-01"] or before.query_params["date"] == "2023-06-01"
+    # Before the first framework of the catalog (White House, 21 Jul 2023): clamped to it, with a note.
+    assert before.query_params["date"] in (["2023-07-21"], "2023-07-21")
+    assert any("2023-06-01" in i.value for i in before.info)
+    inside = run_page("app_pages/overview.py", {"date": "2023-08-01", "signatories": "0"})
+    assert inside.query_params["date"] in (["2023-08-01"], "2023-08-01")
 
 
 def test_overview_grid_search_and_cell_click_open_the_company(world):
@@ -196,7 +200,7 @@ def test_company_page_levels_quotes_timeline_documents_changes(world):
     shown = texts(app)
     assert escape_markdown(INJECTION) in shown  # the v2 quote behind the reviewed level, escaped
     assert "Seoul" in shown or "Frontier" in shown
-    assert f"{DIRECTION_ICONS['weakened']} **weakened** · Responsible Scaling Policy v2\\.0" in shown  # flagged change, escaped labels
+    assert f"{DIRECTION_ICONS['weakened']} **Weakened** · Responsible Scaling Policy v2\\.0" in shown  # flagged change, escaped labels
     assert len(app.get("plotly_chart")) == 1  # timeline
     assert any(link.label == "Stored version" for link in app.get("page_link"))
     # As of before the review, the automatic level and the v1 quote are shown instead.
@@ -222,9 +226,11 @@ def test_company_page_labels_a_self_reported_level_and_links_its_submission(worl
         report_id = report.id
     app = run_page("app_pages/company.py", {"company": "openai", "commitment": "seoul-2024/VII",
                                         "date": AS_OF.isoformat()})
-    assert app.expander[0].label.endswith("2 partial ✎")
+    # The company's claim is shown beside the tracker's own reading, labelled, never instead of it.
+    assert app.expander[0].label.endswith("tracker: not assessed · company's claim: 2 partial ✎")
     notes = [i.value for i in app.info]
-    assert any("Self-reported" in n and f"submission?id={report_id}" in n for n in notes), notes
+    assert any("Company's own claim" in n and f"submission?id={report_id}" in n for n in notes), notes
+    assert "Tracker's level: not assessed" in texts(app)
 
 
 def test_company_page_without_a_company_lists_companies_and_unknown_is_explained(world):
@@ -232,7 +238,7 @@ def test_company_page_without_a_company_lists_companies_and_unknown_is_explained
     assert "Choose a company" in texts(app)
     assert len(app.get("page_link")) >= 2
     unknown = run_page("app_pages/company.py", {"company": "nobody"})
-    assert any("Unknown company" in w.value for w in unknown.warning)
+    assert any("Unknown company" in w.value for w in unknown.info)
 
 
 # ---------------------------------------------------------------------------------------------- commitment
@@ -251,7 +257,7 @@ def test_commitment_page_counts_quotes_crosswalk_and_unconfirmed_flag(world):
     assert any("not yet confirmed" in w.value for w in app.warning)
     assert escape_markdown(INJECTION) in texts(app)
     table = app.dataframe[0].value
-    assert table.loc[table["company"] == "Anthropic", "level"].item() == "3 comprehensive ✓"
+    assert table.loc[table["Company"] == "Anthropic", "Level"].item() == "3 comprehensive ✓"
 
 
 def test_commitment_link_to_another_framework_switches_framework(world):
@@ -266,7 +272,7 @@ def test_commitment_link_to_another_framework_switches_framework(world):
 def test_changes_feed_weakened_first_with_a_safe_diff(world):
     app = run_page("app_pages/changes.py")
     values = metrics(app)
-    assert values[f"{DIRECTION_ICONS['weakened']} weakened"] == "1" and values[f"{DIRECTION_ICONS['added']} added"] == "1"
+    assert values[f"{DIRECTION_ICONS['weakened']} Weakened"] == "1" and values[f"{DIRECTION_ICONS['added']} Added"] == "1"
     markdown = [e.value for e in app.markdown]
     headers = [v for v in markdown if "**WEAKENED**" in v or "**ADDED**" in v]
     assert "WEAKENED" in headers[0]
@@ -277,7 +283,7 @@ def test_changes_feed_weakened_first_with_a_safe_diff(world):
     only_openai = run_page("app_pages/changes.py", {"company": "openai"})
     assert "No flagged changes" in texts(only_openai)
     later = run_page("app_pages/changes.py", {"since": "2025-05-01"})
-    assert metrics(later)[f"{DIRECTION_ICONS['weakened']} weakened"] == "0"
+    assert metrics(later)[f"{DIRECTION_ICONS['weakened']} Weakened"] == "0"
 
 
 # ----------------------------------------------------------------------------------------------- documents
@@ -292,7 +298,7 @@ def test_documents_side_by_side_diff_and_seed_versions(world):
     assert "1 passages changed" in texts(app) and "added" in texts(app)
     seed = run_page("app_pages/documents.py", {"source": "openai-preparedness-framework"})
     shown = texts(seed)
-    assert "not its text" in shown
+    assert "quotes only" in shown
     assert "We evaluate frontier models before deployment" in shown.replace("\\", "")
 
 
@@ -314,9 +320,9 @@ def test_sources_health_counts_failures_and_runs(world):
     values = metrics(app)
     assert values["OK"] == "1" and values["Failing"] == "1"
     failing = app.dataframe[0].value
-    assert list(failing["reason"]) == ["http_404"]
+    assert list(failing["Reason"]) == ["http_404"]
     runs = app.dataframe[2].value
-    assert list(runs["status"]) == ["finished"]
+    assert list(runs["Status"]) == ["finished"]
 
 
 # --------------------------------------------------------------------------------------------- methodology
@@ -354,3 +360,54 @@ def test_passage_diff_collapses_unchanged_runs():
     rows = passage_diff(old, new)
     assert [r.kind for r in rows] == ["equal", "changed", "equal", "added"]
     assert rows[0].unchanged == 3 and rows[2].unchanged == 2
+
+
+# ------------------------------------------------------------------------------------ journeys in one session
+
+
+def _goto(app: AppTest, page: str, params: dict[str, str]) -> AppTest:
+    """Follow a link in the same session: the URL changes, session state (widget values) stays."""
+    for key in list(app.query_params):
+        del app.query_params[key]
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_links_between_pages_keep_each_pages_own_state(world):
+    """The three crashes readers hit: pages shared the widget keys `company` and `compare` with other types."""
+    app = run_page("app_pages/changes.py", {"company": "anthropic"})  # a list of companies here...
+    _goto(app, "app_pages/company.py", {"company": "anthropic"})  # ...one company there
+    assert app.title[0].value == "Anthropic"
+    _goto(app, "app_pages/commitment.py", {"commitment": "seoul-2024/II", "date": AS_OF.isoformat()})
+    # "Stored version" on a Commitment page: `compare` is a list of companies there, a version id on Documents.
+    _goto(app, "app_pages/documents.py", {"source": "anthropic-rsp", "version": str(world["v2"])})
+    assert any("passages changed" in c.value for c in app.caption)
+    _goto(app, "app_pages/commitment.py", {})  # the sidebar from Documents to Commitment
+    assert app.title[0].value.startswith("I")
+
+
+def test_bad_link_values_fall_back_with_a_note(world):
+    app = run_page("app_pages/company.py", {"company": "anthropic", "date": "1999-01-01", "commitment": "nope/1"})
+    notes = " ".join(i.value for i in app.info)
+    assert "1999-01-01" in notes and "Unknown commitment" in notes
+    assert app.date_input[0].value >= date(2023, 7, 21)
+    app = run_page("app_pages/changes.py", {"since": "1900-01-01", "until": "2999-01-01", "direction": "sideways"})
+    notes = " ".join(i.value for i in app.info)
+    assert "1900-01-01" in notes and "2999-01-01" in notes and "sideways" in notes
+    app = run_page("app_pages/documents.py", {"source": "anthropic-rsp", "version": "99999999999999999999"})
+    assert any("not valid" in i.value for i in app.info)
+
+
+def test_company_changes_link_keeps_filters_and_counts_agree(world):
+    app = run_page("app_pages/company.py", {"company": "anthropic", "date": AS_OF.isoformat(),
+                                             "changes_commitment": "seoul-2024/IV"})
+    link = next(link for link in app.get("page_link") if "changes with their diffs" in link.label)
+    assert link.label.startswith("All 1 changes")
+    changes = run_page("app_pages/changes.py", {"company": "anthropic", "commitment": "seoul-2024/IV",
+                                                "until": AS_OF.isoformat()})
+    assert sum(int(v) for v in metrics(changes).values()) == 1
+    assert any("The commitment verb got weaker" in e.value for e in changes.markdown)  # the reason in plain words

@@ -85,3 +85,48 @@ def cmd_feed(args: argparse.Namespace) -> int:
                               limit=args.limit, corrections=args.corrections)
     print(f"wrote {len(written)} feed(s): {written[0]}" + (" ..." if len(written) > 1 else ""))
     return 0
+
+
+@command
+def _register_search(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "search", help="find words in every evidence quote and every stored version's text",
+        description="Every word must occur (word beginnings count). Quotes the levels rest on come first, then "
+        "passages of stored texts; each hit prints its company, document, version and a citation link.",
+    )
+    parser.add_argument("query", nargs="+", help="words to find, e.g. third-party evaluation")
+    parser.add_argument("--company", action="append", help="only this company id (repeatable)")
+    parser.add_argument("--framework", help="only quotes on this framework's commitments (and sources mapped to it)")
+    parser.add_argument("--source", help="only this source id")
+    parser.add_argument("--since", type=parse_date, help="versions in effect from this date (YYYY-MM-DD)")
+    parser.add_argument("--until", type=parse_date, help="versions in effect up to this date (YYYY-MM-DD)")
+    parser.add_argument("--limit", type=int, default=20, help="hits to print (default 20)")
+    parser.set_defaults(handler=cmd_search)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from tracker.core.config import get_settings
+    from tracker.core.db import session_scope
+    from tracker.read.cite import archived_url, permalink, text_fragment_url
+    from tracker.read.search import search
+
+    if args.limit < 1:
+        print("--limit must be at least 1")
+        return 2
+    with session_scope() as session:
+        result = search(session, " ".join(args.query), company_ids=args.company, framework_id=args.framework,
+                        source_id=args.source, since=args.since, until=args.until, limit=args.limit)
+    public = get_settings().public_url
+    companies = sorted({h.company_name for h in result.hits})
+    print(f"{len(result.hits)}{'+' if result.truncated else ''} hits for {result.query!r} from "
+          f"{len(companies)} companies")
+    for hit in result.hits[: args.limit]:
+        snippet = "".join(f"[{text}]" if matched else text for matched, text in hit.snippet)
+        where = f"{hit.company_name} · {hit.source_title} {hit.version.label}"
+        if hit.commitment_id:
+            where += f" · {hit.commitment_id}"
+        print(f"\n{where}\n  {snippet}")
+        print(f"  passage: {permalink(public, 'documents', source=hit.source_id, version=hit.version.id, find=' '.join(args.query))}")
+        print(f"  live:    {text_fragment_url(hit.version.url, hit.passage, hit.version.format)}")
+        print(f"  archive: {archived_url(hit.version.url, hit.version.fetched_at.date())}")
+    return 0

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -509,6 +510,15 @@ class CompanyView:
     documents: list[SourceDocuments]
     changes: list[ChangeItem]
 
+    def independent_cells(self) -> dict[str, AssessedCell]:
+        """Per commitment, the newest level not claimed by the company itself (automatic or reviewed) as of the
+        date: shown beside a self-reported level, never replaced by it."""
+        result: dict[str, AssessedCell] = {}
+        for cell in self.timeline:  # oldest first: later rows win
+            if cell.basis != "self-reported":
+                result[cell.commitment_id] = cell
+        return result
+
     def timeline_frame(self) -> pd.DataFrame:
         """Levels over time per commitment, one row per assessment (superseded ones included)."""
         titles = {c.id: f"{c.number} {c.title}" for c in self.commitments}
@@ -725,6 +735,8 @@ def change_feed(
     offset: int = 0,
     hide_unreviewed: bool = False,
     include_dismissed: bool = False,
+    commitment_ids: list[str] | None = None,
+    change_id: int | None = None,
 ) -> list[ChangeItem]:
     """Flagged changes, filtered by company, direction (as published) and the date the new version took effect.
 
@@ -732,18 +744,36 @@ def change_feed(
     query, so a view reads only the rows it shows; `change_counts` gives the totals per direction. Reviewers'
     decisions are few, so the changes they touched are resolved first and enter the query as id lists:
     `hide_unreviewed` keeps only changes whose review is final, dismissed changes are left out unless
-    `include_dismissed`, and a corrected direction counts under its new direction.
+    `include_dismissed`, and a corrected direction counts under its new direction. `commitment_ids` keeps
+    changes that touch one of those commitments; `change_id` picks one change (for a permalink).
     """
     new = sa.orm.aliased(m.DocumentVersion)
     day = _effective_day(session.get_bind().dialect.name, new.published_on, new.fetched_at)
-    conditions = _change_conditions(new, company_ids, since, until, None)
-    conditions += _review_conditions(session, directions, hide_unreviewed=hide_unreviewed,
-                                     include_dismissed=include_dismissed)
+    conditions = _feed_conditions(session, new, company_ids=company_ids, since=since, until=until,
+                                  directions=directions, commitment_ids=commitment_ids, change_id=change_id,
+                                  hide_unreviewed=hide_unreviewed, include_dismissed=include_dismissed)
     order: list[sa.ColumnElement] = []
     if weakened_first:
         order.append(sa.case(DIRECTION_ORDER, value=m.ChangeEvent.direction, else_=9))
     order += [day.desc(), m.ChangeEvent.source_id, m.ChangeEvent.id]
     return _changes(session, *conditions, new=new, order_by=order, limit=limit, offset=offset)
+
+
+def _feed_conditions(
+    session: Session, new: Any, *, company_ids: list[str] | None = None, since: date | None = None,
+    until: date | None = None, directions: list[str] | None = None, commitment_ids: list[str] | None = None,
+    change_id: int | None = None, hide_unreviewed: bool = False, include_dismissed: bool = False,
+) -> list[sa.ColumnElement[bool]]:
+    """The filters of the change feed and its counts, all as SQL conditions (one definition for both)."""
+    conditions = _change_conditions(new, company_ids, since, until, None)
+    conditions += _review_conditions(session, directions, hide_unreviewed=hide_unreviewed,
+                                     include_dismissed=include_dismissed)
+    if change_id is not None:
+        conditions.append(m.ChangeEvent.id == change_id)
+    if commitment_ids:  # the JSON list as text holds each id in quotes, on both backends
+        listed = sa.cast(m.ChangeEvent.commitments, sa.Text)
+        conditions.append(sa.or_(*(listed.like(f'%"{cid}"%') for cid in commitment_ids)))
+    return conditions
 
 
 def _review_conditions(session: Session, directions: list[str] | None, *, hide_unreviewed: bool,
@@ -767,20 +797,13 @@ def _review_conditions(session: Session, directions: list[str] | None, *, hide_u
     return conditions
 
 
-def change_counts(
-    session: Session,
-    *,
-    company_ids: list[str] | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    directions: list[str] | None = None,
-) -> dict[str, int]:
-    """How many flagged changes of each direction match the filters (one GROUP BY, no rows loaded)."""
+def change_counts(session: Session, **filters: Any) -> dict[str, int]:
+    """How many flagged changes of each direction match the change feed's filters (one GROUP BY, no rows)."""
     new = sa.orm.aliased(m.DocumentVersion)
     rows = session.execute(
         sa.select(m.ChangeEvent.direction, sa.func.count())
         .join(new, new.id == m.ChangeEvent.new_version_id)
-        .where(public_change(), *_change_conditions(new, company_ids, since, until, directions))
+        .where(public_change(), *_feed_conditions(session, new, **filters))
         .group_by(m.ChangeEvent.direction)
     )
     return {direction: n for direction, n in rows}

@@ -156,3 +156,45 @@ REVIEW_KINDS: Final[tuple[str, ...]] = ("change", "level", "announcement", "self
 REVIEW_DECISIONS: Final[tuple[str, ...]] = ("confirm", "correct", "dismiss", "adjudicate")
 #: Reasons offered for dismissing a change as not a change.
 DISMISS_REASONS: Final[tuple[str, ...]] = ("re-split passage", "extraction artefact")
+
+
+#: Reasons a change detector gives, in plain words (fallback when a reason carries no `text` of its own).
+REASON_LABELS: Final[dict[str, str]] = {
+    "modal_weakened": "The commitment verb got weaker (for example “will” became “may”)",
+    "modal_strengthened": "The commitment verb got stronger (for example “may” became “will”)",
+    "threshold_changed": "A number in the commitment (a threshold or an interval) was replaced",
+    "threshold_removed": "A measurable threshold was dropped",
+    "threshold_added": "A measurable threshold was added",
+    "date_changed": "A date or deadline was replaced",
+    "third_party_removed": "An outside party (an evaluator, a government) is no longer named",
+    "third_party_added": "An outside party (an evaluator, a government) is newly named",
+    "escape_clause_added": "A condition or way out was added (for example “unless” or “where feasible”)",
+    "escape_clause_removed": "A condition or way out was removed",
+    "scope_narrowed": "The commitment now covers less (fewer risks or models, or “all” became “some”)",
+    "scope_broadened": "The commitment now covers more (more risks or models)",
+    "disclosure_reduced": "Less is published (public reporting became sharing with a few, or summaries only)",
+    "disclosure_increased": "More is published",
+    "timing_later": "The step now happens later in a model's life (for example before deployment, not training)",
+    "timing_earlier": "The step now happens earlier in a model's life",
+    "consequence_removed": "A concrete consequence (pause, halt, not deploy) is no longer promised",
+    "consequence_added": "A concrete consequence (pause, halt, not deploy) is newly promised",
+    "moved_to_non_binding": "The matter was moved to a separate, non-binding document",
+}
+
+
+def reason_text(reason: dict) -> str:
+    """One reason of a change in plain words: its own text, else its code's label, plus the words that changed."""
+    code = str(reason.get("code") or "")
+    own = reason.get("text")
+    if own:
+        return str(own)
+    label = REASON_LABELS.get(code, code.replace("_", " ").capitalize())
+    detail = reason.get("detail")
+    return f"{label}: {detail}" if detail else label
+
+
+#: Confidence tags of signature dates (as in REFERENCE.md), in words.
+DATE_CONFIDENCE_LABELS: Final[dict[str, str]] = {
+    "V": "seen in the primary source", "C": "corroborated by two or more independent secondary sources",
+    "S": "a single secondary source only (provisional)", "M": "not confirmed in any source",
+}
