@@ -171,6 +171,15 @@ def _fit_lr(x: np.ndarray | sparse.spmatrix, y: Sequence[str], c: float):
     return model
 
 
+def _softmax_weights(model) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients as one row per class; two classes come back from scikit-learn as one (sigmoid) row, which
+    is the softmax of (0, z)."""
+    coef, intercept = model.coef_.copy(), model.intercept_.copy()
+    if coef.shape[0] == 1:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return coef, intercept
+
+
 def fit(texts: Sequence[str], labels: Sequence[str], rubric_matrix: np.ndarray, rubric_features: list[str], *,
         tokenizer: Tokenizer = default_terms, text_c: float = TEXT_C, rubric_c: float = RUBRIC_C,
         text_weight: float = TEXT_WEIGHT, min_df: int = MIN_DF) -> PassageClassifier:
@@ -185,11 +194,12 @@ def fit(texts: Sequence[str], labels: Sequence[str], rubric_matrix: np.ndarray, 
     rubric_model = _fit_lr(rubric_matrix, labels, rubric_c)
     assert list(text_model.classes_) == list(rubric_model.classes_)
     vocabulary = {str(t): int(i) for t, i in vectorizer.vocabulary_.items()}
+    text_coef, text_intercept = _softmax_weights(text_model)
+    rubric_coef, rubric_intercept = _softmax_weights(rubric_model)
     return PassageClassifier(
         labels=[str(c) for c in text_model.classes_], vocabulary=vocabulary, idf=vectorizer.idf_.copy(),
-        text_coef=text_model.coef_.copy(), text_intercept=text_model.intercept_.copy(),
-        rubric_features=list(rubric_features), rubric_coef=rubric_model.coef_.copy(),
-        rubric_intercept=rubric_model.intercept_.copy(), text_weight=text_weight, tokenizer=tokenizer,
+        text_coef=text_coef, text_intercept=text_intercept, rubric_features=list(rubric_features),
+        rubric_coef=rubric_coef, rubric_intercept=rubric_intercept, text_weight=text_weight, tokenizer=tokenizer,
     )
 
 
@@ -288,7 +298,8 @@ def _scores(gold: Sequence[str], ranked: Sequence[Sequence[str]], providers: Seq
 
 
 def evaluate_lopo(rows: Sequence[dict], *, featurize: RubricFeaturizer = default_rubric_features,
-                  rubric_ranker: Callable[[Sequence[str]], list[list[str]]] | None = None) -> dict:
+                  rubric_ranker: Callable[[Sequence[str]], list[list[str]]] | None = None,
+                  min_df: int = MIN_DF) -> dict:
     """Leave-one-provider-out top-1/top-2/macro F1 of the combined model, its two halves and the baselines.
 
     Baselines: the majority commitment of the training providers; multinomial naive Bayes on word counts;
@@ -312,7 +323,7 @@ def evaluate_lopo(rows: Sequence[dict], *, featurize: RubricFeaturizer = default
     ranked: dict[str, list[list[str]]] = {m: [[] for _ in rows] for m in methods}
     for _provider, train, test in folds(providers):
         idx = np.flatnonzero(test)
-        model = fit(list(arr_texts[train]), list(y[train]), matrix[train], names)
+        model = fit(list(arr_texts[train]), list(y[train]), matrix[train], names, min_df=min_df)
         test_texts = list(arr_texts[test])
         outputs = {
             "text_lr": model.text_proba(test_texts),

@@ -96,9 +96,9 @@ BINDING = re.compile(
     r"(?:is|are) (?:prohibited|not permitted))\b", re.I)
 # Present tense of the author's practice: "we run", "xAI reviews", "is reviewed", "are evaluated".
 PRESENT = re.compile(
-    r"\b(?:we|the company|[A-Z][A-Za-z]+)\s+(?!may\b|might\b|could\b|would\b|should\b|can\b|hope\b|aim\b|"
+    r"\b(?:[Ww]e|[Tt]he company|[A-Z][A-Za-z]+)\s+(?!may\b|might\b|could\b|would\b|should\b|can\b|hope\b|aim\b|"
     r"believe\b|think\b|expect\b|plan\b|intend\b|seek\b|strive\b|want\b|wish\b|are\b|were\b|had\b|have\b)"
-    r"(?:\w+ly\s+)?(?:[a-z]+(?:s|es))\b|\bwe\s+(?:also\s+)?(?:run|conduct|maintain|publish|review|evaluate|"
+    r"(?:\w+ly\s+)?(?:[a-z]+(?:s|es))\b|\b[Ww]e\s+(?:also\s+)?(?:run|conduct|maintain|publish|review|evaluate|"
     r"test|assess|require|apply|use|implement|share|monitor|track|train|deploy|restrict|limit|report|notify|"
     r"perform|engage|provide|update|document|follow|consider|measure|treat|define|set|ensure|keep|hold|"
     r"convene|retain|adhere)\b|\b(?:is|are)\s+(?:\w+ly\s+)?(?:reviewed|evaluated|assessed|tested|"
@@ -198,7 +198,8 @@ def quantities(text: str) -> list[Quantity]:
             continue
         # "7.1 Scope", "(2d)", "3.": section numbers, enumerations and footnote marks.
         after = text[match.end() : match.end() + 3]
-        if re.match(r"[.)]\s|[.)]$|\)", after) or text[max(0, match.start() - 1) : match.start()] == "(":
+        enumeration = re.match(r"[.)]\s|[.)]$|\)", after) or text[max(0, match.start() - 1) : match.start()] == "("
+        if enumeration and not match.group("unit"):
             continue
         if raw.count(".") >= 1 and not match.group("unit") and re.match(r"\s*[A-Z]", after):
             continue
