@@ -11,7 +11,7 @@ import pytest
 from conftest import EVAL_DIR
 
 from tracker.analysis import classifier
-from tracker.errors import NotFoundError, ValidationError
+from tracker.core.errors import NotFoundError, ValidationError
 
 EVAL = Path(os.environ.get("TRACKER_EVAL_DIR") or EVAL_DIR)
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import EVAL_DIR
 
 from tracker.analysis import direction as d
-from tracker.errors import ValidationError
+from tracker.core.errors import ValidationError
 
 EVAL = Path(os.environ.get("TRACKER_EVAL_DIR") or EVAL_DIR)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tracker.analysis import classifier, direction
-from tracker.errors import TrackerError
+from tracker.core.errors import TrackerError
 
 # The shared folder beside the checkout; TRACKER_EVAL_DIR points elsewhere (a worktree, CI).
 DEFAULT_EVAL_DIR = Path(os.environ.get("TRACKER_EVAL_DIR") or Path(__file__).resolve().parents[3] / "shared" / "eval")

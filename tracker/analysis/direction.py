@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.errors import NotFoundError, ValidationError
+from tracker.core.errors import NotFoundError, ValidationError
 
 MODEL_VERSION = "direction-lr-1"
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "change-direction-1.json"
@@ -129,11 +129,11 @@ def _firmness_reasons(old: str, new: str) -> list[Reason]:
     reasons = []
     if old_level and new_level and new_level < old_level:
         words = _quote(new, new_spans)
-        reasons.append(Reason("modal_weakened", f"the duty became a '{words}' (was '{_quote(old, old_spans)}')",
-                              -1, old_spans[:1], new_spans[:1]))
+        reasons.append(Reason("modal_weakened", f"the duty became a '{words}' ('{_quote(old, old_spans)}' → "
+                              f"'{words}')", -1, old_spans[:1], new_spans[:1]))
     elif old_level and new_level and new_level > old_level:
-        reasons.append(Reason("modal_strengthened", f"'{_quote(old, old_spans)}' became "
-                              f"'{_quote(new, new_spans)}'", +1, old_spans[:1], new_spans[:1]))
+        reasons.append(Reason("modal_strengthened", f"the duty became firmer ('{_quote(old, old_spans)}' → "
+                              f"'{_quote(new, new_spans)}')", +1, old_spans[:1], new_spans[:1]))
     old_hedges = {m.group(0).lower() for m in HEDGE.finditer(old)}
     came = [m for m in HEDGE.finditer(new) if m.group(0).lower() not in old_hedges]
     if came and len({m.group(0).lower() for m in came}) > 0 and len(_spans(HEDGE, new)) > len(_spans(HEDGE, old)):
@@ -414,12 +414,12 @@ def _list_reasons(old: str, new: str) -> list[Reason]:
 def _legacy_reasons(old: str, new: str) -> list[Reason]:
     """Third parties, scope, disclosure, timing and consequences from the rule set of `tracker.changes`
     (their words located in both quotes), minus its modal, number and escape-clause rules, replaced above."""
-    from tracker import changes
+    from tracker.analysis import changes
 
-    replaced = {"modal_weakened", "modal_strengthened", "threshold_changed", "threshold_removed", "threshold_added",
-                "escape_clause_added", "escape_clause_removed", "date_changed"}  # fmt: skip
+    replaced = {"modal_weakened", "modal_strengthened", "threshold_changed", "threshold_removed",
+                "threshold_added"}  # fmt: skip
     found = []
-    for reason in changes.compare_passages(old, new).reasons:
+    for reason in changes.rule_reasons(old, new):
         if reason.code in replaced:
             continue
         quoted = re.findall(r"'([^']+)'", reason.detail)
@@ -441,6 +441,9 @@ PLAIN = {
     "consequence_removed": "a consequence is no longer promised",
     "consequence_added": "a consequence is now promised",
     "moved_to_non_binding": "it moved to a non-binding document",
+    "escape_clause_added": "a way out was added",
+    "escape_clause_removed": "a way out was dropped",
+    "date_changed": "a date moved",
 }
 
 
@@ -455,7 +458,19 @@ def reasons_for(old: str, new: str) -> list[Reason]:
     # A cadence change read as a number change would count twice.
     if any(r.code.startswith("cadence_") for r in reasons):
         reasons = [r for r in reasons if not (r.code == "timing_later" and "month" in r.text)]
+    # A hedge the rule set already reports as a way out ("where appropriate") is one reason, not two.
+    for mine, theirs in (("hedge_added", "escape_clause_added"), ("hedge_removed", "escape_clause_removed")):
+        other = [r for r in reasons if r.code == theirs]
+        if other:
+            covered = {s for r in other for s in (r.new_spans if mine == "hedge_added" else r.old_spans)}
+            reasons = [r for r in reasons if r.code != mine or not set(
+                r.new_spans if mine == "hedge_added" else r.old_spans) <= _widen(covered)]
     return sorted(reasons, key=lambda r: r.sign)
+
+
+def _widen(spans: set[Span]) -> set[Span]:
+    """Spans plus every span inside them, so a hedge inside a reported clause counts as covered."""
+    return spans | {(a, b) for s in spans for a in range(s[0], s[1]) for b in range(a + 1, s[1] + 1)}
 
 
 # --------------------------------------------------------------------------------------------- similarity
@@ -492,14 +507,15 @@ def features(old: str, new: str, reasons: Sequence[Reason] | None = None) -> dic
     reasons = reasons_for(old, new) if reasons is None else reasons
     sim, content = similarities(old, new)
     codes = [r.code for r in reasons if r.sign < 0]
-    named = {"modal_weakened", "hedge_added", "number_removed", "list_shorter", "cadence_longer"}
+    named = {"modal_weakened", "hedge_added", "escape_clause_added", "number_removed", "list_shorter",
+             "cadence_longer"}
     return {
         "dissimilarity": 1.0 - sim,
         "content_dissimilarity": 1.0 - content,
         "shrink": max(0.0, math.log((len(old.split()) + 1) / (len(new.split()) + 1))),
         "weakening_reasons": float(min(3, len(set(codes)))),
         "modal_weakened": float("modal_weakened" in codes),
-        "hedge_added": float("hedge_added" in codes),
+        "hedge_added": float("hedge_added" in codes or "escape_clause_added" in codes),
         "number_removed": float("number_removed" in codes or "threshold_changed" in codes),
         "named_body": float(any(c.startswith("named_body") for c in codes)),
         "list_shorter": float("list_shorter" in codes),
@@ -626,6 +642,9 @@ def judge(old: str, new: str, model: ChangeModel | None = None) -> Judgement:
     sim, content = 1.0 - feats["dissimilarity"], 1.0 - feats["content_dissimilarity"]
     p_weak = model.weakened_probability(feats)
     p_material = max(model.material_probability(feats), p_weak)
+    if any(r.code == "moved_to_non_binding" for r in reasons):
+        return Judgement("removed", round(max(p_weak, 0.5), 4), round(max(p_weak, 0.5), 4), True, reasons,
+                         round(sim, 4), round(content, 4), feats)
     if content < SAME_COMMITMENT_MIN:
         # Too little in common to be the same commitment: the old one is gone (and the new one is added).
         return Judgement("removed", round(max(p_weak, 0.5), 4), round(max(p_weak, 0.5), 4), True, reasons,
@@ -725,9 +744,9 @@ def evaluate_lopo(rows: Sequence[dict], *, legacy: bool = True) -> dict:
                "always_weakened": np.ones(len(rows), bool),
                "empty_side_else_weakened": np.array([(_empty_side(r) or "weakened") in WEAK for r in rows])}
     if legacy:
-        from tracker import changes
+        from tracker.analysis import changes
 
-        methods["legacy_rules"] = np.array([changes.compare_passages(r.get("old") or "", r.get("new") or "")
+        methods["legacy_rules"] = np.array([changes.rule_comparison(r.get("old") or "", r.get("new") or "")
                                             .direction in WEAK for r in rows])
     report = {}
     for name, predicted in methods.items():

@@ -82,8 +82,7 @@ def quote_problems(quote: str, *, section: str = "", running: frozenset[str] = f
     lower_words = " ".join(w for w in words if not w[:1].isupper())
     if words and not VERB.search(lower_words) and _caps_share(words) >= 0.6:
         problems.append("a table-header row or a title, not a sentence")
-    elif (re.search(r"(?:\S+\s+){0,2}\|", text) and text.count("|") >= 2) or (
-            len(re.findall(r"\s{2,}|\t", quote)) >= 3 and not VERB.search(text)):
+    elif text.count("|") >= 2 or (len(re.findall(r"\s{2,}|\t", quote)) >= 3 and not VERB.search(text)):
         problems.append("a table row")
     if CHANGELOG_SECTION.search(section) or HISTORY.search(text):
         problems.append("a changelog's history, not current practice")
@@ -136,7 +135,8 @@ SMALL_WORDS = frozenset("""a an the of to in on by for and or as at be is are we
 into than then via per not no all any each who which""".split())  # noqa: SIM905
 
 
-def _vocabulary(text: str) -> Counter[str]:
+def document_vocabulary(text: str) -> Counter[str]:
+    """How often each word occurs in a document: what `repair_text` checks a split or a join against."""
     return Counter(w.lower() for w in re.findall(r"[A-Za-z]{2,}", text))
 
 
@@ -144,7 +144,7 @@ def repair_text(text: str, vocabulary: Counter[str] | None = None) -> str:
     """Undo what PDF extraction broke: words hyphenated across lines ("pro- vide"), footnote marks glued to a
     word ("scaling2"), and words run together ("ResponsibleScaling", "theposition") when both halves are
     words the document uses elsewhere and the joined form is not."""
-    vocab = vocabulary if vocabulary is not None else _vocabulary(text)
+    vocab = vocabulary if vocabulary is not None else document_vocabulary(text)
 
     def dehyphen(match: re.Match[str]) -> str:
         a, b = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
