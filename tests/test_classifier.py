@@ -91,7 +91,8 @@ def test_shipped_artefact_is_small_and_loads() -> None:
 
 def test_lopo_report_on_toy_rows_names_every_method() -> None:
     report = classifier.evaluate_lopo(_toy_rows(), min_df=1)
-    assert set(report["methods"]) == {"majority", "naive_bayes", "tfidf_lr", "rubric_lr", "text_lr", "combined"}
+    assert set(report["methods"]) == {"majority", "naive_bayes", "tfidf_lr", "rubric_lr", "text_lr", "combined",
+                                      "tracker"}
     combined = report["methods"]["combined"]
     assert combined["n"] == len(TOY) and set(combined["per_provider"]) == {"Anthropic", "Meta"}
     assert combined["top1_ci95"][0] <= combined["top1"] <= combined["top1_ci95"][1]
@@ -100,9 +101,13 @@ def test_lopo_report_on_toy_rows_names_every_method() -> None:
 @pytest.mark.skipif(not (EVAL / "passages.jsonl").exists(), reason="../shared/eval is not present")
 def test_combined_beats_the_rubric_mapper_leave_one_provider_out() -> None:
     rows = classifier.read_passages(EVAL / "passages.jsonl")
-    report = classifier.evaluate_lopo(rows, rubric_ranker=classifier.default_rubric_ranker)
+    from tracker.analysis.mapping import load_rubric
+
+    ids = [c.id for c in load_rubric("seoul-2024").commitments]
+    report = classifier.evaluate_lopo(rows, rubric_ranker=classifier.default_rubric_ranker, commitment_ids=ids)
     methods = report["methods"]
     assert methods["combined"]["top1"] >= methods["rubric_mapper"]["top1"] + 0.05
+    assert methods["tracker"]["top1"] >= methods["rubric_mapper"]["top1"] + 0.05
     assert methods["combined"]["top1"] > methods["tfidf_lr"]["top1"]
     assert methods["combined"]["top1"] > methods["naive_bayes"]["top1"]
     assert methods["combined"]["top1"] > methods["majority"]["top1"]

@@ -387,7 +387,14 @@ def evaluate_lopo(rows: Sequence[dict], *, featurize: RubricFeaturizer = default
 
 
 def default_rubric_ranker(texts: Sequence[str]) -> list[list[str]]:
-    """The rubric mapper's own ranking (`classify_passages`), as it was before any training."""
+    """The rubric mapper's own ranking, without the classifier (as `classify_passages` ranked before it):
+    commitments by rubric score, those under the mapper's floor left out."""
     from tracker.analysis import mapping
 
-    return [[c for c, _ in ranked] for ranked in mapping.classify_passages(FRAMEWORK, list(texts))]
+    scorer = mapping._scorer(FRAMEWORK)
+    indicator_scores, _ = scorer.indicator_scores(list(texts))
+    ranked = []
+    for row in scorer.commitment_scores(indicator_scores):
+        order = np.argsort(-row, kind="stable")
+        ranked.append([scorer.commitment_ids[c] for c in order if row[c] >= mapping.CLASSIFY_FLOOR])
+    return ranked
