@@ -36,6 +36,10 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
 # A synthetic framework written for this test: one paragraph per Seoul commitment I-VII (none for VIII,
 # the involvement of external actors), plus marketing fluff that must map to nothing.
 PARAGRAPHS = {
@@ -336,15 +340,21 @@ def test_expert_passages_top1_accuracy_above_floor() -> None:
 
 @pytest.mark.corpus
 def test_real_frameworks_map_with_valid_evidence(corpus_dir) -> None:
-    for path in sorted(corpus_dir.glob("*.txt")):
+    # Framework texts only (named ..._YYYY-MM-DD.txt): the corpus folder also holds its licence.
+    for path in sorted(p for p in corpus_dir.glob("*.txt") if re.search(r"_\d{4}-\d{2}-\d{2}\.txt$", p.name)):
         text = path.read_text(encoding="utf-8")
         mapping = map_document(text, SEOUL)
         levels = [c.level for c in mapping.commitments]
         assert all(0 <= level <= 3 for level in levels)
-        assert sum(level >= 1 for level in levels) >= 5, (path.name, levels)
+        # A whole framework in English touches most commitments; the Korean texts (only English is supported) and
+        # the companion noncompliance policy (governance only) are not expected to.
+        english = sum(ch.isascii() for ch in text if ch.isalpha()) >= 0.8 * sum(ch.isalpha() for ch in text)
+        if english and "noncompliance-policy" not in path.name:
+            assert sum(level >= 1 for level in levels) >= 5, (path.name, levels)
         for result in mapping.commitments:
             for item in result.evidence:
-                assert fold(item.quote) in fold(text[item.start : item.end]), (path.name, item)
+                # Quotes repair words the extraction broke (issue 17), so compare letters only.
+                assert letters(item.quote) in letters(text[item.start : item.end]), (path.name, item)
 
 
 # --------------------------------------------------------------------------------------------- wordings fixed in v2
