@@ -39,8 +39,9 @@ def codes(old: str, new: str) -> set[str]:
         ("We will apply these safeguards to models trained with more than 10^26 FLOP.",
          "We will apply these safeguards to models trained with more than 10^27 FLOP.",
          "threshold_changed", "weakened"),
+        # A review interval is read as a cadence (issue 17: "every 6 -> 12 months is a weakening"), not a threshold.
         ("We will re-run evaluations every 3 months.", "We will re-run evaluations every 6 months.",
-         "threshold_changed", "weakened"),
+         "cadence_longer", "weakened"),
         ("We will complete the security roadmap by December 2025.",
          "We will complete the security roadmap by December 2027.", "date_changed", "weakened"),
         ("We will run dangerous capability evaluations before training each frontier model.",

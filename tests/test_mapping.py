@@ -37,6 +37,10 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
 # A synthetic framework written for this test: one paragraph per Seoul commitment I-VII (none for VIII,
 # the involvement of external actors), plus marketing fluff that must map to nothing.
 PARAGRAPHS = {
@@ -352,7 +356,8 @@ def test_real_frameworks_map_with_valid_evidence(corpus_dir) -> None:
         assert path.name in companions or sum(level >= 1 for level in levels) >= 5, (path.name, levels)
         for result in mapping.commitments:
             for item in result.evidence:
-                assert fold(item.quote) in fold(text[item.start : item.end]), (path.name, item)
+                # Quotes repair words the extraction broke (issue 17), so compare letters only.
+                assert letters(item.quote) in letters(text[item.start : item.end]), (path.name, item)
 
 
 # --------------------------------------------------------------------------------------------- wordings fixed in v2

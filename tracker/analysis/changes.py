@@ -84,6 +84,9 @@ class Reason:
     detail: str
     # -1 weakens, +1 strengthens, 0 material but of no clear direction.
     sign: int = 0
+    # Character spans of the words that triggered the reason, in the old and in the new quote.
+    old_spans: tuple[tuple[int, int], ...] = ()
+    new_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -92,6 +95,9 @@ class Comparison:
     reasons: list[Reason]
     similarity: float
     material: bool
+    # How sure the direction is (tracker.analysis.direction); ranks the review queue.
+    probability: float = 1.0
+    weakened_probability: float = 0.0
 
 
 @dataclass
@@ -105,6 +111,8 @@ class DetectedChange:
     similarity: float
     announced: str = "no-changelog"
     commitments: list[str] = field(default_factory=list)
+    probability: float = 1.0
+    weakened_probability: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -575,18 +583,8 @@ def text_similarity(old: str, new: str) -> float:
     return float((matrix[0] @ matrix[1].T).toarray()[0, 0])
 
 
-def compare_passages(old: str, new: str) -> Comparison:
-    """Direction of change from one passage to its counterpart, with the reasons behind it."""
-    old, new = old or "", new or ""
-    if not old.strip() and not new.strip():
-        return Comparison("reworded", [], 1.0, False)
-    if not old.strip():
-        return Comparison("added", [], 0.0, True)
-    if not new.strip():
-        return Comparison("removed", [], 0.0, True)
-    similarity = text_similarity(old, new)
-    if _norm(old) == _norm(new):
-        return Comparison("reworded", [], 1.0, False)
+def rule_reasons(old: str, new: str) -> list[Reason]:
+    """The rule set's reasons for a pair with both sides (the detectors of this module, no model)."""
     reasons: list[Reason] = []
     non_binding = NON_BINDING.search(new)
     if non_binding and not NON_BINDING.search(old):
@@ -601,7 +599,36 @@ def compare_passages(old: str, new: str) -> Comparison:
     reasons += _disclosure_reasons(old, new)
     reasons += _timing_reasons(old, new)
     reasons += _consequence_reasons(old, new)
+    return reasons
+
+
+def rule_comparison(old: str, new: str) -> Comparison:
+    """The rule set's verdict before the codebook model (method tfidf-rubric-2): any reason decides. Kept as
+    the baseline the evaluation reports beside the model."""
+    old, new = old or "", new or ""
+    if not old.strip() and not new.strip():
+        return Comparison("reworded", [], 1.0, False)
+    if not old.strip():
+        return Comparison("added", [], 0.0, True)
+    if not new.strip():
+        return Comparison("removed", [], 0.0, True)
+    similarity = text_similarity(old, new)
+    if _norm(old) == _norm(new):
+        return Comparison("reworded", [], 1.0, False)
+    reasons = rule_reasons(old, new)
     return Comparison(_direction(reasons), reasons, round(similarity, 4), bool(reasons))
+
+
+def compare_passages(old: str, new: str) -> Comparison:
+    """Direction of change from one passage to its counterpart, by the coders' codebook
+    (`tracker.analysis.direction.judge`): material first, then direction, any weakening winning; each reason in
+    plain words with the spans of its trigger words in both texts, and a probability."""
+    from tracker.analysis.direction import judge
+
+    judgement = judge(old or "", new or "")
+    reasons = [Reason(r.code, r.text, r.sign, r.old_spans, r.new_spans) for r in judgement.reasons]
+    return Comparison(judgement.direction, reasons, judgement.similarity, judgement.material,
+                      judgement.probability, judgement.weakened_probability)
 
 
 def _direction(reasons: Sequence[Reason]) -> str:
@@ -830,11 +857,20 @@ def detect_changes(
         if old is None and new is not None and _coverage(new, old_grams) >= CARRIED_COVERAGE:
             continue
         comparison = compare_passages(old.text if old else "", new.text if new else "")
-        change = DetectedChange(comparison.direction, comparison.reasons, old, new, similarity)
-        change.announced = is_announced(change, changelog, common_words=common)
-        if classify is not None:
-            change.commitments = list(classify((new or old).text))  # type: ignore[union-attr]
-        changes.append(change)
+        found = [DetectedChange(comparison.direction, comparison.reasons, old, new, similarity,
+                                probability=comparison.probability,
+                                weakened_probability=comparison.weakened_probability)]
+        if (old is not None and new is not None and comparison.direction == "removed"
+                and not any(r.code == "moved_to_non_binding" for r in comparison.reasons)):
+            # Too dissimilar to be the same commitment: the old one was removed and the new one added.
+            found = [DetectedChange("removed", [], old, None, 0.0, probability=comparison.probability,
+                                    weakened_probability=comparison.weakened_probability),
+                     DetectedChange("added", [], None, new, 0.0)]
+        for change in found:
+            change.announced = is_announced(change, changelog, common_words=common)
+            if classify is not None:
+                change.commitments = list(classify((change.new or change.old).text))  # type: ignore[union-attr]
+            changes.append(change)
     return changes
 
 
@@ -870,14 +906,17 @@ def render_diff_report(
         + (f"; weakened or removed and not mentioned in it: {silent}" if changelog else ""),
         "",
     ]  # fmt: skip
-    ordered = sorted(changes, key=lambda c: (REPORT_ORDER.get(c.direction, 9), (c.new or c.old).start))  # type: ignore[union-attr]
+    # Weakened and removed first, the likeliest first within each direction (the review queue's order).
+    ordered = sorted(changes, key=lambda c: (REPORT_ORDER.get(c.direction, 9), -c.probability,
+                                             (c.new or c.old).start))  # type: ignore[union-attr]
     for number, change in enumerate(ordered, 1):
         where_old = change.old.section if change.old else ""
         where_new = change.new.section if change.new else ""
         section = where_new or where_old or "(no section)"
         if where_old and where_new and where_old != where_new:
             section = f"{where_old} → {where_new}"
-        lines.append(f"[{number}] {change.direction.upper()}  ({change.announced})  section: {section}")
+        lines.append(f"[{number}] {change.direction.upper()}  p={change.probability:.2f}  ({change.announced})  "
+                     f"section: {section}")
         if change.commitments:
             lines.append(f"    commitments: {', '.join(change.commitments)}")
         if change.old is not None:

@@ -6,6 +6,7 @@ Shared by mapping (a passage that commits weighs more than one that describes th
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ class ModalProfile:
         return self.strongest >= 2.5
 
 
+@functools.lru_cache(maxsize=8192)
 def modal_profile(text: str) -> ModalProfile:
     """Scan a passage for modal constructions; no modal at all gives strength 0."""
     found = [(strength, name) for strength, name, pattern in MODAL_PATTERNS if pattern.search(text)]

@@ -31,7 +31,9 @@ from tracker.analysis.language import commitment_strength, is_commitment
 from tracker.analysis.passages import SENTENCE_END, Passage, split_passages
 from tracker.core.errors import CatalogError, NotFoundError
 
-METHOD_VERSION = "tfidf-rubric-2"
+# rubric-lr-3: passages classified by the trained classifier (tracker.analysis.classifier) together with the rubric,
+# evidence quality rules (tracker.analysis.evidence), cell scores and a harder level 3 (tracker.analysis.cellscore).
+METHOD_VERSION = "rubric-lr-3"
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "rubrics"
 
@@ -49,6 +51,12 @@ INDICATOR_MET = 0.4  # best passage score at which an indicator counts as addres
 EVIDENCE_PER_INDICATOR = 3
 SHORT_PASSAGE_WORDS = 8  # passages with fewer content words get proportionally less TF-IDF similarity
 QUOTE_MAX_CHARS = 420  # longer passages are quoted by their best one or two sentences
+# Frameworks with a trained passage classifier (data/models/passage-classifier-*.json).
+CLASSIFIED_FRAMEWORKS = frozenset({"seoul-2024"})
+CLASSIFIER_FLOOR = 0.05  # classify_passages leaves out commitments the classifier gives less than this
+EVIDENCE_TOP_COMMITMENTS = 2  # a passage is evidence only for the commitments the classifier ranks this high...
+EVIDENCE_MIN_PROBABILITY = 0.25  # ... or gives at least this probability
+EVIDENCE_CANDIDATES = 12  # passages tried per indicator before giving up on finding quotable evidence
 
 INDICATOR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -345,21 +353,49 @@ def _scorer(framework_id: str) -> _Scorer:
     return _compile(load_rubric(framework_id))
 
 
+# --------------------------------------------------------------------------------------------- classifier
+
+
+def _commitment_probabilities(framework_id: str, scorer: _Scorer, texts: Sequence[str],
+                              indicator_scores: np.ndarray) -> np.ndarray | None:
+    """texts x commitments: the trained classifier's probabilities blended with the rubric's commitment scores
+    (`tracker.analysis.classifier.blend`), or None for a framework without a classifier."""
+    if framework_id not in CLASSIFIED_FRAMEWORKS or not len(texts):
+        return None
+    from tracker.analysis.classifier import blend, load_classifier
+
+    model = load_classifier()
+    per_commitment = scorer.commitment_scores(indicator_scores)
+    proba = model.predict_proba(list(texts), np.hstack([indicator_scores, per_commitment]))
+    return blend(proba, model.labels, per_commitment, scorer.commitment_ids)
+
+
 # --------------------------------------------------------------------------------------------- public API
 
 
 def classify_passages(framework_id: str, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
-    """For each text, the commitments it evidences, best first, with scores above CLASSIFY_FLOOR."""
+    """For each text, the commitments it evidences, best first.
+
+    With a trained classifier the values are its probabilities (those >= CLASSIFIER_FLOOR), otherwise rubric
+    scores (>= CLASSIFY_FLOOR); either way a text the rubric finds nothing in maps to nothing."""
     if not texts:
         return []
     scorer = _scorer(framework_id)
     indicator_scores, _ = scorer.indicator_scores(texts)
     per_commitment = scorer.commitment_scores(indicator_scores)
+    probabilities = _commitment_probabilities(framework_id, scorer, texts, indicator_scores)
     results: list[list[tuple[str, float]]] = []
-    for row in per_commitment:
-        order = np.argsort(-row, kind="stable")
-        results.append([(scorer.commitment_ids[c], round(float(row[c]), 4)) for c in order
-                        if row[c] >= CLASSIFY_FLOOR])
+    for n, row in enumerate(per_commitment):
+        if probabilities is None:
+            values, floor = row, CLASSIFY_FLOOR
+        elif row.max() < CLASSIFY_FLOOR:
+            results.append([])
+            continue
+        else:
+            values, floor = probabilities[n], CLASSIFIER_FLOOR
+        order = np.argsort(-values, kind="stable")
+        results.append([(scorer.commitment_ids[c], round(float(values[c]), 4)) for c in order
+                        if values[c] >= floor])
     return results
 
 
@@ -385,6 +421,8 @@ class CommitmentMapping:
     confidence: float
     indicators_met: list[str]
     evidence: list[EvidenceItem]
+    # 0-100: indicators met, how firmly and how specifically (tracker.analysis.cellscore); ranks tied levels.
+    cell_score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -430,14 +468,76 @@ def _level(met: list[Indicator], required: list[Indicator], n_indicators: int, b
     return 2
 
 
+def _eligible(framework_id: str, scorer: _Scorer, text: str, passages: list[Passage],
+              scores: np.ndarray) -> np.ndarray:
+    """passages x commitments: may this passage be evidence for this commitment?
+
+    Not when it is a page header, a table of contents, a table row, a footnote URL, a fragment or a changelog's
+    history (`tracker.analysis.evidence`); not when the trained classifier says it is about other commitments;
+    and each passage counts for at most MAX_COMMITMENTS_PER_QUOTE commitments (those it scores best on).
+    Only passages that could be evidence at all (an indicator score >= EVIDENCE_FLOOR) are checked: the rest
+    stay as they are, below the floor, which keeps mapping fast."""
+    from tracker.analysis.evidence import MAX_COMMITMENTS_PER_QUOTE, quote_problems, running_lines
+
+    eligible = np.ones((len(passages), len(scorer.commitment_ids)), dtype=bool)
+    candidates = np.flatnonzero(scores.max(axis=1) >= EVIDENCE_FLOOR) if len(passages) else np.zeros(0, int)
+    if not len(candidates):
+        return eligible
+    running = running_lines(text)
+    quotable = np.array([not [p for p in quote_problems(passages[i].text, section=passages[i].section,
+                                                        running=running) if p != "not whole sentences"]
+                         for i in candidates])
+    block = np.repeat(quotable[:, None], eligible.shape[1], axis=1)
+    probabilities = _commitment_probabilities(framework_id, scorer, [passages[i].text for i in candidates],
+                                              scores[candidates])
+    if probabilities is not None:
+        from tracker.analysis.classifier import load_classifier
+
+        top = np.zeros_like(block)
+        ranks = np.argsort(-probabilities, axis=1, kind="stable")[:, :EVIDENCE_TOP_COMMITMENTS]
+        np.put_along_axis(top, ranks, True, axis=1)
+        # Commitments the classifier has no training passages for (Seoul V) are judged by the rubric alone.
+        unlearnt = ~np.isin(scorer.commitment_ids, load_classifier().labels)
+        block &= top | (probabilities >= EVIDENCE_MIN_PROBABILITY) | unlearnt[None, :]
+    per_commitment = np.where(block, scorer.commitment_scores(scores[candidates]), -1.0)
+    keep = np.argsort(-per_commitment, axis=1, kind="stable")[:, :MAX_COMMITMENTS_PER_QUOTE]
+    capped = np.zeros_like(block)
+    np.put_along_axis(capped, keep, True, axis=1)
+    eligible[candidates] = block & capped
+    return eligible
+
+
+def _quote(text: str, passage: Passage, start: int, end: int, vocabulary) -> tuple[int, int, str] | None:
+    """The quote for a span, widened to whole sentences inside its passage and repaired where extraction broke
+    words; None when no quote there passes the evidence rules."""
+    from tracker.analysis.evidence import quote_problems, repair_text, whole_sentences
+
+    candidates = [(start, end)]
+    wide = whole_sentences(text, start, end)
+    wide = (max(wide[0], passage.start), min(wide[1], passage.end))
+    if wide != (start, end) and wide[1] - wide[0] <= 2 * QUOTE_MAX_CHARS:
+        candidates.append(wide)
+    for s, e in candidates:
+        quote = repair_text(" ".join(text[s:e].split()), vocabulary)
+        if not quote_problems(quote, section=passage.section):
+            return s, e, quote
+    return None
+
+
 def map_document(text: str, framework_id: str) -> DocumentMapping:
-    """Levels, scores and evidence per commitment of the framework, in framework order."""
+    """Levels, cell scores and evidence per commitment of the framework, in framework order."""
+    from tracker.analysis.cellscore import cell_score, level_with_score
+    from tracker.analysis.evidence import document_vocabulary
+
     scorer = _scorer(framework_id)
     passages = split_passages(text)
     if passages:
-        scores, commits = scorer.indicator_scores([p.text for p in passages])
+        raw_scores, commits = scorer.indicator_scores([p.text for p in passages])
+        eligible = _eligible(framework_id, scorer, text, passages, raw_scores)
+        scores = raw_scores * eligible[:, scorer.commitment_of]
     else:
         scores, commits = np.zeros((0, len(scorer.indicators))), []
+    vocabulary = document_vocabulary(text)
     best_all = scores.max(axis=0) if passages else np.zeros(len(scorer.indicators))
     met_ids = {indicator.id for indicator, best in zip(scorer.indicators, best_all, strict=True)
                if best >= INDICATOR_MET}
@@ -448,25 +548,38 @@ def map_document(text: str, framework_id: str) -> DocumentMapping:
         met = [scorer.indicators[col] for col in columns if scorer.indicators[col].id in met_ids]
         required = [i for i in commitment.indicators if i.required]
         # Evidence per indicator (a passage may support several), so every indicator met links to its quotes.
-        found: list[tuple[float, int, int]] = []
+        found: list[tuple[float, int, int, int, int, str]] = []
         for col in columns:
-            top = np.argsort(-scores[:, col], kind="stable")[:EVIDENCE_PER_INDICATOR] if passages else []
-            found.extend((float(scores[p, col]), int(p), int(col)) for p in top if scores[p, col] >= EVIDENCE_FLOOR)
+            order = np.argsort(-scores[:, col], kind="stable")[:EVIDENCE_CANDIDATES] if passages else []
+            kept = 0
+            for p in order:
+                if kept >= EVIDENCE_PER_INDICATOR or scores[p, col] < EVIDENCE_FLOOR:
+                    break
+                start, end = _quote_span(scorer, text, passages[p], col)
+                quoted = _quote(text, passages[p], start, end, vocabulary)
+                if quoted is not None:
+                    found.append((float(scores[p, col]), int(p), int(col), *quoted))
+                    kept += 1
         evidence: list[EvidenceItem] = []
-        for score, p, col in sorted(found, key=lambda item: (-item[0], item[1], item[2])):
+        for score, p, col, start, end, quote in sorted(found, key=lambda item: (-item[0], item[1], item[2])):
             passage = passages[p]
-            start, end = _quote_span(scorer, text, passage, col)
-            evidence.append(EvidenceItem(scorer.indicators[col].id, " ".join(text[start:end].split()), start, end,
-                                         passage.section, passage.page, round(score, 4), commits[p]))
+            evidence.append(EvidenceItem(scorer.indicators[col].id, quote, start, end, passage.section,
+                                         passage.page, round(score, 4), commits[p]))
+        # An indicator counts as met only with a quote to show for it.
+        quoted_ids = {e.indicator_id for e in evidence}
+        met = [i for i in met if i.id in quoted_ids]
         best = float(best_per_indicator.max()) if len(columns) else 0.0
         level = _level(met, required, len(columns), best, any(e.commits for e in evidence),
                        all(needed in met_ids for needed in commitment.level3_requires))
+        cell = cell_score(len(met), len(columns), sum(i in met for i in required), len(required),
+                          [e.quote for e in evidence])
+        level = level_with_score(level, cell)
         score = float(best_per_indicator.mean()) if len(columns) else 0.0
         # Confidence: how clear-cut the indicator decisions are (scores far from the "met" line on either side).
         margins = [min(1.0, abs(b - INDICATOR_MET) / INDICATOR_MET) for b in best_per_indicator]
         confidence = 0.3 + 0.65 * (sum(margins) / len(margins)) if margins else 0.3
         mappings.append(CommitmentMapping(commitment.id, level, round(score, 4), round(confidence, 3),
-                                          [i.id for i in met], evidence))
+                                          [i.id for i in met], evidence, cell.score))
     return DocumentMapping(framework_id, METHOD_VERSION, mappings)
 
 
@@ -481,6 +594,7 @@ def mapping_as_dict(mapping: DocumentMapping) -> dict:
                 "level": c.level,
                 "score": c.score,
                 "confidence": c.confidence,
+                "cell_score": c.cell_score,
                 "indicators_met": c.indicators_met,
                 "evidence": [
                     {"quote": e.quote, "start": e.start, "end": e.end, "indicator": e.indicator_id,

@@ -88,16 +88,27 @@ def _eval_mapping(args: argparse.Namespace) -> int:
     from tracker.evaluation.mapping_eval import (
         EXPERT_DATA_ATTRIBUTION,
         evaluate_classification,
+        evaluate_lopo,
+        format_lopo,
         format_report,
+        in_sample,
         read_labelled,
     )
 
     path = Path(args.file) if args.file else DEFAULT_MAPPING_EVAL_FILE
-    report = evaluate_classification(read_labelled(path), args.framework)
+    rows = read_labelled(path)
+    report = evaluate_classification(rows, args.framework)
     report["data"] = str(path.name)
     if path.resolve() == DEFAULT_MAPPING_EVAL_FILE.resolve():
         report["attribution"] = EXPERT_DATA_ATTRIBUTION
-    return emit_report(args, report, format_report(report) + "\n")
+    report["in_sample"] = in_sample(rows)
+    text = format_report(report)
+    if report["in_sample"]:
+        text += "\n(in-sample: the shipped classifier was trained on these passages; quote --lopo figures)"
+    if args.lopo:
+        report["lopo"] = evaluate_lopo(rows, args.framework)
+        text += "\n\n" + format_lopo(report["lopo"])
+    return emit_report(args, report, text + "\n")
 
 
 @eval_task
@@ -105,9 +116,28 @@ def _register_eval_mapping(tasks: argparse._SubParsersAction) -> None:
     p = tasks.add_parser("mapping", help="top-1 agreement of passage classification with labelled passages")
     p.add_argument("--file", help=f"labelled JSONL (default {DEFAULT_MAPPING_EVAL_FILE})")
     p.add_argument("--framework", default="seoul-2024", help="framework id (default seoul-2024)")
+    p.add_argument("--lopo", action="store_true",
+                   help="also score leave-one-provider-out (refits per provider, with baselines; about a minute)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--save", help="also write the JSON report to this path (e.g. data/metrics/mapping.json)")
     p.set_defaults(handler=_eval_mapping)
+
+
+def _build_classifier(args: argparse.Namespace) -> int:
+    from tracker.analysis.build import build
+
+    eval_dir = Path(args.eval_dir) if args.eval_dir else DEFAULT_MAPPING_EVAL_FILE.parent
+    print_json(build(eval_dir))
+    return 0
+
+
+@command
+def _register_build_classifier(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build-classifier",
+                       help="retrain the passage classifier and the change-direction model (data/models/)")
+    p.add_argument("--eval-dir", help=f"folder with passages.jsonl and pairs.jsonl "
+                                      f"(default {DEFAULT_MAPPING_EVAL_FILE.parent})")
+    p.set_defaults(handler=_build_classifier)
 
 
 @command

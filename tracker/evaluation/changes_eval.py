@@ -1,9 +1,12 @@
 """Score change detection against expert-coded version pairs (`../shared/eval/pairs.jsonl`).
 
 The number that matters is precision and recall for *weakened or removed*: those are the changes a reader must
-not miss. Two baselines sit beside it: always answering "reworded", and the same but reading an empty side as
-added or removed (which needs no analysis at all). Nothing is fitted on these rows, so the per-provider scores
-are out-of-sample for every provider; they show how much the rules vary between writing styles.
+not miss. Baselines sit beside it: always answering "reworded", the same but reading an empty side as added or
+removed (which needs no analysis at all), always "weakened", and the rule set before the codebook model.
+
+The shipped change model (`data/models/change-direction-1.json`) is fitted on the development pairs, so its
+scores on that file are in-sample (`in_sample` says so). The figure to quote is `lopo`: leave-one-provider-out,
+each provider's pairs judged by a model refitted without them (`tracker.analysis.direction.evaluate_lopo`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tracker.analysis.changes import compare_passages
+from tracker.analysis.direction import MODEL_VERSION, evaluate_lopo, load_model
 from tracker.core.errors import ValidationError
 from tracker.core.jsonl import read_jsonl
 from tracker.evaluation.metrics import classification_report
@@ -79,6 +83,10 @@ def evaluate_pairs(rows: Iterable[dict]) -> dict:
             reasons_by_gold.setdefault(reason.code, Counter())[label] += 1
     return {
         "n": len(rows),
+        "method": MODEL_VERSION,
+        "in_sample": _in_sample(rows),
+        "lopo": _lopo(rows),
+        "baseline_always_weakened": _binary(gold, ["weakened"] * len(rows)),
         "directions": classification_report(gold, predicted, DIRECTIONS).as_dict(),
         "weakened_or_removed": _binary(gold, predicted),
         "baseline_always_reworded": _binary(gold, always_reworded),
@@ -86,6 +94,22 @@ def evaluate_pairs(rows: Iterable[dict]) -> dict:
         "per_provider": per_provider,
         "reason_codes_by_gold_direction": {code: dict(c) for code, c in sorted(reasons_by_gold.items())},
     }
+
+
+def _in_sample(rows: Sequence[dict]) -> bool:
+    """Whether these pairs are (among) those the shipped model was fitted on: same providers and size."""
+    meta = load_model().meta
+    providers = sorted({str(r.get("provider", "?")) for r in rows})
+    both = sum(1 for r in rows if (r["old"] or "").strip() and (r["new"] or "").strip())
+    return set(providers) <= set(meta.get("providers", [])) and both <= int(meta.get("n", 0))
+
+
+def _lopo(rows: Sequence[dict]) -> dict:
+    """The leave-one-provider-out report, or why it cannot be computed for these rows."""
+    try:
+        return evaluate_lopo(rows)
+    except ValidationError as exc:
+        return {"skipped": str(exc)}
 
 
 def format_report(result: dict) -> str:
@@ -99,6 +123,23 @@ def format_report(result: dict) -> str:
                       ("baseline: empty side only", "baseline_empty_side")]:  # fmt: skip
         score = result[key]
         lines.append(f"{name:<30} {score['precision']:>9.2f}  {score['recall']:>6.2f}  {score['f1']:.2f}")
+    if result.get("in_sample"):
+        lines.append("(in-sample: the shipped model was fitted on these pairs; quote the leave-one-provider-out "
+                     "figures below)")
+    lopo = result.get("lopo", {})
+    if "weakened_or_removed" in lopo:
+        lines += ["", f"leave-one-provider-out, n={lopo['n']} ({lopo['n_both_sides']} with both sides)",
+                  "weakened or removed            precision  recall  f1    95% CI (f1)"]
+        for name, scores in lopo["weakened_or_removed"].items():
+            s = scores["all_pairs"]
+            lines.append(f"{name:<30} {s['precision']:>9.2f}  {s['recall']:>6.2f}  {s['f1']:.2f}  "
+                         f"[{s['f1_ci95'][0]:.2f}, {s['f1_ci95'][1]:.2f}]")  # fmt: skip
+        per = lopo["weakened_or_removed"]["model"]["per_provider"]
+        lines.append("per provider (model): " + ", ".join(f"{p} {f:.2f}" for p, f in per.items()))
+        lines.append(f"Brier score (both sides) {lopo['brier_both_sides']:.3f} vs base rate "
+                     f"{lopo['brier_base_rate']:.3f}")
+    elif lopo:
+        lines += ["", f"leave-one-provider-out: skipped ({lopo['skipped']})"]
     lines += ["", "per provider (weakened or removed)   tracker f1  baseline f1"]
     for provider, scores in result["per_provider"].items():
         lines.append(f"{provider:<36} {scores['weakened_or_removed']['f1']:>10.2f}  "

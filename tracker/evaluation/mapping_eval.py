@@ -75,6 +75,39 @@ def evaluate_classification(rows: Iterable[dict], framework_id: str) -> dict:
     }
 
 
+def in_sample(rows: Sequence[dict]) -> bool:
+    """Whether these rows are the very passages the shipped classifier was trained on (same fingerprint), in
+    which case `evaluate_classification` overstates: quote `evaluate_lopo` instead."""
+    from tracker.analysis.classifier import _fingerprint, load_classifier
+
+    return _fingerprint(list(rows)) == load_classifier().meta.get("data_sha256_16")
+
+
+def evaluate_lopo(rows: Sequence[dict], framework_id: str = "seoul-2024") -> dict:
+    """Leave-one-provider-out scores of the classifier, its halves, the blend mapping uses, and the baselines."""
+    from tracker.analysis import classifier
+
+    rubric = load_rubric(framework_id)
+    selected = [r for r in rows if _framework_of(r) in (framework_id, None) and r["commitment"] != NO_COMMITMENT]
+    if framework_id != classifier.FRAMEWORK:
+        raise ValidationError(f"the passage classifier is trained for {classifier.FRAMEWORK}, not {framework_id!r}")
+    report = classifier.evaluate_lopo(selected, rubric_ranker=classifier.default_rubric_ranker,
+                                      commitment_ids=[c.id for c in rubric.commitments])
+    report["attribution"] = EXPERT_DATA_ATTRIBUTION
+    return report
+
+
+def format_lopo(report: dict) -> str:
+    """The leave-one-provider-out table: one row per method, with the 95% bootstrap interval of top-1."""
+    lines = [f"leave-one-provider-out, n={report['n']} ({', '.join(f'{p} {n}' for p, n in report['providers'].items())})",
+             f"{'method':<16}{'top-1':>7}{'95% CI':>16}{'top-2':>8}{'macro F1':>10}   per provider (top-1)"]
+    for name, m in report["methods"].items():
+        per = ", ".join(f"{p} {v['top1']:.2f}" for p, v in m["per_provider"].items())
+        lines.append(f"{name:<16}{m['top1']:>7.3f}   [{m['top1_ci95'][0]:.3f}, {m['top1_ci95'][1]:.3f}]"
+                     f"{m['top2']:>8.3f}{m['macro_f1']:>10.3f}   {per}")
+    return "\n".join(lines)
+
+
 def format_report(report: dict, labels: Sequence[str] | None = None) -> str:
     """A plain-text table of the report for the terminal."""
     lines = [f"{'commitment':<22}{'precision':>10}{'recall':>10}{'f1':>8}{'support':>9}"]

@@ -36,7 +36,7 @@ from tracker.store.versions import (
     versions_in_order,
 )
 
-CHANGES_METHOD = "align-rules-1"
+CHANGES_METHOD = "align-codebook-2"  # direction by the codebook model (tracker.analysis.direction)
 CONTENT_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html", ".txt": "text/plain",
                  ".md": "text/plain"}
 CORPUS_DATE = re.compile(r"_(\d{4}-\d{2}-\d{2})\.txt$")
