@@ -335,3 +335,19 @@ def test_no_superseded_document_is_counted_in_force(corpus_seed):
     xai = [d for d in stocktake.documents if d.source_id == "xai-frontier-ai-framework"]
     assert [d.version_label for d in xai] == ["2026-06-30"]
 
+
+
+def test_rebuilding_the_seed_from_the_same_corpus_gives_the_same_bytes(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data, ignore=shutil.ignore_patterns("seed", "raw", "reviews", "*.db*"))
+    (data / "reviews").mkdir()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _write(corpus, "meta_frontier-ai-framework_v1.1_2025-02-03.txt", META_V1)
+    _write(corpus, "meta_frontier-ai-framework_v1.1-reupload-20250328_2025-02-03.txt", META_V1 + "\nVersion 1.1\n")
+    _write(corpus, "meta_advanced-ai-scaling-framework_v2_2026-04-07.txt", META_V2)
+    first = build_seed(corpus, tmp_path / "one", data_dir=data, as_of=date(2026, 12, 3))
+    second = build_seed(corpus, tmp_path / "two", data_dir=data, as_of=date(2026, 12, 3))
+    assert first == second and first["corpus_files"] == 3
+    for name in ("versions.jsonl", "evidence.jsonl", "assessments.jsonl", "changes.jsonl", "manifest.json"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name

@@ -314,6 +314,9 @@ def derive_assessments(session: Session, company_id: str) -> int:
                 valid_from=when, confidence=info.get("confidence"), version_id=version.id, method=METHOD_VERSION,
                 rationale=f"Suggested by the mapping of {version.source_id} ({label}); "
                           f"indicators met: {', '.join(info.get('indicators_met') or []) or 'none'}.",
+                # A backfilled history is recorded as of its versions, not the wall clock: rebuilding the seed
+                # from the same corpus gives the same bytes. A fetched version is recorded when it is mapped.
+                recorded_at=datetime.now(UTC) if version.origin == "fetched" else version.fetched_at,
             )
             session.add(assessment)
             existing.append(assessment)

@@ -395,11 +395,11 @@ def stocktake_html(stocktake: Stocktake) -> str:
                                         "moved_down", "weakened", "strengthened", "first_framework_published_on",
                                         "deadlines", "documents"]),
         ("changes", f"What changed since {meta['since']}", ["date", "kind", "company", "commitments", "detail",
-                                                            "old_quote", "new_quote", "source_url"]),
+                                                            "old_quote", "new_quote", "source_url", "archived_url"]),
         ("deadlines", "Deadlines", ["label", "due", "company", "signed_on", "first_published_on", "status"]),
         ("levels", "Levels and their citations", ["company", "commitment", "level_label", "basis", "valid_from",
                                                   "moved", "evidence_quote", "quote_from", "evidence_section", "source_url",
-                                                  "retrieved_at", "text_sha256"]),
+                                                  "archived_url", "retrieved_at", "text_sha256", "publisher_sha256"]),
     ]
     numeric = {"signatories", "level_0", "level_1", "level_2", "level_3", "not_applicable", "not_assessed",
                "average_level", "average_level_since", "moved_up", "moved_down", "assessed", "weakened",

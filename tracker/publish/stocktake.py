@@ -188,7 +188,8 @@ class ChangeRow:
     old_quote: str = field(metadata={"doc": "Passage before (change events; publisher's text)"})
     new_quote: str = field(metadata={"doc": "Passage after (change events; publisher's text)"})
     source_id: str = field(metadata={"doc": "Watched source id, when a document is concerned"})
-    source_url: str = field(metadata={"doc": "URL of the document version, when a document is concerned"})
+    source_url: str = field(metadata={"doc": "The document version's own URL, when a document is concerned"})
+    archived_url: str = field(metadata={"doc": "Archived copy (Wayback Machine) of that document, if known"})
     version_id: int | None = field(metadata={"doc": "Document version id, when a document is concerned"})
     text_sha256: str = field(metadata={"doc": "SHA-256 of that version's normalised text"})
     change_id: int | None = field(metadata={"doc": "ChangeEvent id (change events)"})
@@ -549,7 +550,8 @@ def _change_rows(
             kind="new_framework" if version.id in first_ids else "new_version", date=effective_date(version),
             company_id=source.company_id, company=names[source.company_id], commitments="",
             detail=f"{source.title}: {label}", old_level=None, new_level=None, old_quote="", new_quote="",
-            source_id=source.id, source_url=version.url, version_id=version.id, text_sha256=version.text_sha256,
+            source_id=source.id, source_url=version.url, archived_url=version.archived_url or "",
+            version_id=version.id, text_sha256=version.text_sha256,
             change_id=None, assessment_id=None,
         ))
 
@@ -580,7 +582,8 @@ def _change_rows(
                    + (f' ({event.announcement_source}: "{event.announcement_quote}")' if event.announcement_quote
                       else ""),
             old_level=None, new_level=None, old_quote=event.old_quote or "", new_quote=event.new_quote or "",
-            source_id=event.source_id, source_url=version.url, version_id=version.id,
+            source_id=event.source_id, source_url=version.url, archived_url=version.archived_url or "",
+            version_id=version.id,
             text_sha256=version.text_sha256, change_id=event.id, assessment_id=None,
         ))
 
@@ -594,7 +597,8 @@ def _change_rows(
             detail=f"{row.commitment_id}: {level_label(row.level_since) if row.level_since is not None else 'not assessed'}"
                    f" → {row.level_label} ({row.basis})",
             old_level=row.level_since, new_level=row.level, old_quote="", new_quote=row.evidence_quote,
-            source_id=row.source_id, source_url=row.source_url, version_id=row.version_id,
+            source_id=row.source_id, source_url=row.source_url, archived_url=row.archived_url,
+            version_id=row.version_id,
             text_sha256=row.text_sha256, change_id=None, assessment_id=row.assessment_id,
         ))
 
@@ -610,7 +614,7 @@ def _change_rows(
             detail=f"{deadline.label}: {deadline.status}"
                    + (f" (first framework published {deadline.first_published_on})"
                       if deadline.first_published_on else ""),
-            old_level=None, new_level=None, old_quote="", new_quote="", source_id="", source_url="",
+            old_level=None, new_level=None, old_quote="", new_quote="", source_id="", source_url="", archived_url="",
             version_id=None, text_sha256="", change_id=None, assessment_id=None,
         ))
     rows.sort(key=lambda r: (r.date, r.company, r.kind, r.commitments))
