@@ -64,6 +64,17 @@ with tabs[3]:
             st.dataframe(directions["per_class"], hide_index=True, width="stretch")
     else:
         st.info("No change-detection agreement report yet (data/metrics/changes.json).")
+    readings = material.metrics.get("reviewers")
+    if readings:
+        st.markdown(f"**Two readings of the reviewed levels** ({readings['n']} cells read twice, the second reader "
+                    "blind to the first; before adjudication)")
+        cols = st.columns(4)
+        low, high = readings["exact_ci95"]
+        cols[0].metric("Exact agreement", f"{readings['exact']:.0%}", help=f"95% bootstrap interval {low:.0%}–{high:.0%}")
+        cols[1].metric("Within one level", f"{readings['within_one']:.0%}")
+        cols[2].metric("Cohen's kappa", f"{readings['kappa']:.2f}", help="linear weights: "
+                       f"{readings['kappa_linear']:.2f}")
+        cols[3].metric("Disagreements adjudicated", len(readings["disagreements"]))
     agreement = _ui.reviewer_agreement()
     st.markdown("**Between reviewers** (changes decided by two different reviewers; a weakening is published as "
                 "reviewed only when a second reviewer agrees)")
