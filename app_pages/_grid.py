@@ -35,6 +35,9 @@ LEVEL_FILTERS = {**{str(level): f"{level} {name.lower()}" for level, name in LEV
                  NOT_APPLICABLE: "not applicable", NOT_ASSESSED: "not assessed"}
 
 
+PAGE = "overview"  # widget keys and URL parameters are scoped to the overview page
+
+
 def _category(view: Overview, company_id: str, commitment_id: str) -> str:
     cell = view.cells.get((company_id, commitment_id))
     if cell is None:
@@ -98,7 +101,7 @@ def _overview_data(database: str, version: str, framework_id: str, as_of: date, 
 # ------------------------------------------------------------------------------------------------ summary
 
 
-def summary(data: OverviewData) -> None:
+def summary(data: OverviewData, as_of: date) -> None:
     """At a glance: how the shown companies spread over the levels, per commitment and company group."""
     groups = sorted({group for group, _ in data.by_group})
     x = [[g for g in groups for _ in data.commitments], [c.number for _ in groups for c in data.commitments]]
@@ -114,7 +117,8 @@ def summary(data: OverviewData) -> None:
         barmode="stack", height=300, margin={"l": 8, "r": 8, "t": 8, "b": 8}, legend={"orientation": "h"},
         yaxis={"title": "companies", "fixedrange": True}, xaxis={"fixedrange": True}, dragmode=False,
     )
-    st.plotly_chart(figure, key="summary", config={"displayModeBar": False})
+    _ui.chart_caption(figure, f"Source: Commitment Tracker · levels as of {as_of.isoformat()}")
+    st.plotly_chart(figure, key="overview:summary", config=_ui.chart_config("commitment-tracker-overview-summary"))
     st.caption("Companies at each level per commitment, by company group (bars stack to the companies shown).")
 
     averages = data.headline.get("average_level", {})
@@ -123,15 +127,15 @@ def summary(data: OverviewData) -> None:
         average = averages.get(commitment.id) if isinstance(averages, dict) else None
         spread = data.spread.get(commitment.number, {})
         rows.append({
-            "": commitment.number, "commitment": commitment.title,
-            "average level": None if average is None or average != average else round(average, 2),
-            "levels 0–3": [spread.get(str(level), 0) for level in sorted(LEVELS)],
-            "assessed": data.companies - spread.get(NOT_ASSESSED, 0),
-            "at level 3": spread.get("3", 0),
+            "No.": commitment.number, "Commitment": commitment.title,
+            "Average level": None if average is None or average != average else round(average, 2),
+            "Companies at levels 0–3": [spread.get(str(level), 0) for level in sorted(LEVELS)],
+            "Companies assessed": data.companies - spread.get(NOT_ASSESSED, 0),
+            "At level 3": spread.get("3", 0),
         })
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "average level": st.column_config.ProgressColumn(min_value=0, max_value=3, format="%.2f"),
-        "levels 0–3": st.column_config.BarChartColumn(help="Companies at level 0, 1, 2 and 3", y_min=0),
+        "Average level": st.column_config.ProgressColumn(min_value=0, max_value=3, format="%.2f"),
+        "Companies at levels 0–3": st.column_config.BarChartColumn(help="Companies at level 0, 1, 2 and 3", y_min=0),
     })
 
 
@@ -174,24 +178,22 @@ def grid(data: OverviewData, framework_id: str, as_of: date) -> None:
     by_number = {c.number: c for c in data.commitments}
     controls = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
     with controls[0]:
-        _ui.bind("q", "")
-        search = st.text_input("Find a company", key="q", placeholder="Name or part of it")
-        _ui.publish("q", search.strip())
+        q_key = _ui.bind(PAGE, "find", "", lambda raw: raw.strip()[:100], valid=lambda v: isinstance(v, str))
+        search = st.text_input("Find a company", key=q_key, placeholder="Name or part of it")
+        _ui.publish(PAGE, "find", search.strip())
     with controls[1]:
-        _ui.bind("sort", "name")
-        if st.session_state["sort"] not in SORTS:
-            st.session_state["sort"] = "name"
-        sort = st.selectbox("Sort by", list(SORTS), key="sort", format_func=SORTS.get)
-        _ui.publish("sort", "" if sort == "name" else sort)
+        sort_key = _ui.bind(PAGE, "sort", "name", valid=lambda v: v in SORTS, what="sort order")
+        sort = st.selectbox("Sort by", list(SORTS), key=sort_key, format_func=SORTS.get)
+        _ui.publish(PAGE, "sort", "" if sort == "name" else sort)
     with controls[2]:
-        score = st.slider("Average level", 0.0, 3.0, (0.0, 3.0), step=0.25, key="score",
+        score = st.slider("Average level", 0.0, 3.0, (0.0, 3.0), step=0.25, key="overview:score",
                           help="Companies whose average level over the assessed commitments is in this range.")
     with controls[3]:
-        level_commitment = st.selectbox("Level on commitment", ["any", *numbers], key="level_commitment",
+        level_commitment = st.selectbox("Level on commitment", ["any", *numbers], key="overview:level_commitment",
                                         format_func=lambda n: "any commitment" if n == "any" else
                                         f"{n}. {by_number[n].title}")
     with controls[4]:
-        wanted_levels = st.multiselect("is", list(LEVEL_FILTERS), key="level_filter",
+        wanted_levels = st.multiselect("is", list(LEVEL_FILTERS), key="overview:level_filter",
                                        format_func=LEVEL_FILTERS.get, placeholder="any level")
 
     table = data.table

@@ -17,10 +17,10 @@ st.markdown(
     "log is published as an Atom feed."
 )
 companies = {c.id: c.name for c in _ui.companies()}
-_ui.bind("company", "")
-company = st.selectbox("Company", ["", *sorted(companies, key=companies.get)], key="company",
+company_key = _ui.bind("corrections", "company", "", valid=lambda v: v == "" or v in companies, what="company")
+company = st.selectbox("Company", ["", *sorted(companies, key=companies.get)], key=company_key,
                        format_func=lambda c: companies.get(c, "All companies"))
-_ui.publish("company", company)
+_ui.publish("corrections", "company", company)
 items = _ui.corrections(company_id=company or None)
 if not items:
     _ui.empty_state("No corrections yet", "Each time a reviewer changes a published judgement it appears here.")

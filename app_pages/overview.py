@@ -75,7 +75,7 @@ if not view.cells:
 
 # At a glance first (levels per commitment, by group), then the grid of companies, one page at a time.
 st.markdown("#### At a glance")
-_grid.summary(view)
+_grid.summary(view, as_of)
 with st.expander("Commitment texts"):
     for commitment in view.commitments:
         _ui.commitment_link(commitment.id, f"{commitment.number}. {commitment.title}", as_of=as_of)

@@ -157,7 +157,7 @@ def test_overview_replays_history_and_writes_the_url(world):
 
 
 def test_overview_grid_search_and_cell_click_open_the_company(world):
-    app = run_page("app_pages/overview.py", {"date": AS_OF.isoformat(), "q": "anthr"})
+    app = run_page("app_pages/overview.py", {"date": AS_OF.isoformat(), "find": "anthr"})
     grid = app.dataframe[1].value
     grid = getattr(grid, "data", grid)
     assert list(grid["Company"]) == ["Anthropic"]

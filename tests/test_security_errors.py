@@ -27,7 +27,7 @@ def test_a_page_raising_shows_a_reference_and_no_traceback(engine, use_database,
     def broken(*args, **kwargs):
         raise RuntimeError(f"unexpected failure in {SERVER_PATH}, line 42")
 
-    monkeypatch.setattr(_ui, "overview", broken)  # the overview page's first read
+    monkeypatch.setattr(_ui, "frameworks", broken)  # the overview page's first read
     caplog.set_level(logging.ERROR, logger="tracker.app")
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()

@@ -51,7 +51,9 @@ def short_quote(text: str, limit: int = QUOTE_CHARS) -> str:
         if out and len(out) + len(sentence) + 1 > limit:
             break
         out = f"{out} {sentence}".strip()
-    if not out or len(out) > limit:
+    if not out and len(first := SENTENCE.split(text)[0]) <= 2 * limit:
+        out = first  # one long sentence stays whole: a quote that stops mid-sentence misleads
+    if not out or len(out) > 2 * limit:
         out = text[:limit].rsplit(" ", 1)[0]
     return out.rstrip() + ("" if out.endswith((".", "!", "?")) else " …")
 

@@ -715,7 +715,8 @@ def _light_level_rows(
                 assessment_id=current.id if current else None, confidence=None, rationale="",
                 evidence_quote="", quote_from="", evidence_section="", evidence_page=None, source_id="",
                 source_url="", version_id=current.version_id if current else None, version_label="",
-                published_on=None, retrieved_at=None, text_sha256="", raw_sha256="",
+                published_on=None, retrieved_at=None, text_sha256="", raw_sha256="", publisher_sha256="",
+                archived_url="",
             ))
     return rows
 
@@ -743,7 +744,7 @@ def stocktake_figures(session: Session, framework_id: str, as_of: date, since: d
                 m.ChangeEvent.direction.in_(LEVEL_MOVING_DIRECTIONS)))))] if sources else []
     levels = _light_level_rows(companies, commitments, now, then)
     first_published = published_frameworks_by(session, company_ids, as_of) if company_ids else {}
-    deadline_rows = _deadline_rows(framework, companies, signatures, first_published, session, as_of)
+    deadline_rows = _deadline_rows(framework, companies, session, as_of)
     changes = _change_rows(session, framework_id, since, as_of, names, sources,
                            [v for v in event_versions if effective_date(v) <= as_of], levels, deadline_rows,
                            documents=False)
