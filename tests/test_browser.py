@@ -125,15 +125,16 @@ def test_overview_cell_quote_citation_in_three_clicks(chromium, engine, tmp_path
     url = engine.url.render_as_string(hide_password=False)
     with running_app(url, tmp_path / "raw") as base_url:
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(base_url + f"/overview?date={AS_OF.isoformat()}")
+        page.goto(base_url + f"/overview?date={AS_OF.isoformat()}&find=Anthropic")  # the grid's company search
         _wait_for_app(page)
-        page.locator(".js-plotly-plot .scatterlayer .textpoint").first.wait_for(state="attached", timeout=120_000)
-        box = page.evaluate("""() => {  // the reviewed level 3 of the grid: Anthropic at II
-            const text = [...document.querySelectorAll('.js-plotly-plot .scatterlayer .textpoint text')]
-                .find(t => /^3\\s*✓$/.test(t.textContent.trim()));
-            const r = text.getBoundingClientRect();
-            return {x: r.x, y: r.y, width: r.width, height: r.height};
-        }""")
+        # The grid is a data grid on a canvas: Company (pinned, 200 px), then one 75 px column per commitment,
+        # rows of 32 px under a 32 px header. Found by name, Anthropic is the first row; at II it has reviewed level 3.
+        grid = page.locator("[data-testid='stDataFrame']").nth(1)
+        grid.scroll_into_view_if_needed()
+        grid.locator("canvas").first.wait_for(state="attached", timeout=120_000)
+        page.wait_for_timeout(500)
+        frame = grid.bounding_box()
+        box = {"x": frame["x"] + 200 + 75, "y": frame["y"] + 32, "width": 75, "height": 32}
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # click 1: the cell
         page.wait_for_url("**/company?*commitment=seoul-2024%2FII*", timeout=120_000)
         _wait_for_app(page)
