@@ -103,13 +103,18 @@ def test_a_signed_in_browser_stays_signed_in_after_a_reload_and_signs_out(engine
             page.get_by_role("button", name="Sign in", exact=True).click()
             expect(page.get_by_text("Signed in as")).to_be_visible(timeout=30_000)
             page.wait_for_url("**/login", timeout=30_000)
-            cookies = {c["name"]: c for c in page.context.cookies()}
+            cookies: dict = {}
+            for _ in range(60):  # the sign-in form sends the browser through /_session/start once
+                cookies = {c["name"]: c for c in page.context.cookies()}
+                if _cookie.COOKIE in cookies:
+                    break
+                page.wait_for_timeout(500)
             assert cookies[_cookie.COOKIE]["httpOnly"] and cookies[_cookie.COOKIE]["sameSite"] == "Strict"
             assert _cookie.COOKIE not in page.evaluate("document.cookie"), "scripts can read the cookie"
             page.reload()
             expect(page.get_by_text("Signed in as")).to_be_visible(timeout=30_000)
             page.goto(base + "/review")
-            expect(page.get_by_role("heading", name="Review queue")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("heading", name="Review workbench")).to_be_visible(timeout=30_000)
             page.goto(base + "/login")
             page.get_by_role("button", name="Sign out").click()
             expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible(timeout=30_000)

@@ -36,6 +36,7 @@ from scipy import sparse
 
 from tracker.analysis.lopo import bootstrap_ci, folds, macro_f1
 from tracker.core.errors import NotFoundError, ValidationError
+from tracker.core.jsonl import location, read_jsonl
 
 ARTEFACT_VERSION = "passage-lr-1"
 MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
@@ -226,15 +227,9 @@ def read_passages(path: Path) -> list[dict]:
     if not path.is_file():
         raise ValidationError(f"labelled passages file {path} not found")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("text", "commitment")):
-            raise ValidationError(f"{path}, line {number}: needs string fields 'text' and 'commitment'")
+    for number, row in read_jsonl(path):
+        if not all(isinstance(row.get(k), str) for k in ("text", "commitment")):
+            raise ValidationError(f"{location(str(path), number)}: needs string fields 'text' and 'commitment'")
         rows.append(row)
     if not rows:
         raise ValidationError(f"{path}: no labelled passages")

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.core.errors import NotFoundError, ValidationError
+from tracker.core.jsonl import location, read_jsonl
 
 MODEL_VERSION = "direction-lr-1"
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "change-direction-1.json"
@@ -673,16 +674,10 @@ def read_pairs(path: Path) -> list[dict]:
     if not path.is_file():
         raise ValidationError(f"labelled pairs file {path} not found")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("direction"), str) or not all(
+    for number, row in read_jsonl(path):
+        if not isinstance(row.get("direction"), str) or not all(
                 isinstance(row.get(k) or "", str) for k in ("old", "new")):
-            raise ValidationError(f"{path}, line {number}: needs 'old', 'new' and 'direction'")
+            raise ValidationError(f"{location(str(path), number)}: needs 'old', 'new' and 'direction'")
         rows.append(row)
     if not rows:
         raise ValidationError(f"{path}: no labelled pairs")
