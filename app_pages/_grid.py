@@ -19,7 +19,7 @@ import streamlit as st
 from app_pages import _ui
 from tracker.core.config import get_settings
 from tracker.core.work import read_only
-from tracker.read import queries
+from tracker.read import queries, union
 from tracker.read.queries import Overview
 from tracker.store.vocabulary import BASIS_SYMBOLS, LEVEL_COLOURS, LEVELS, NOT_ASSESSED_COLOUR
 
@@ -71,18 +71,26 @@ class OverviewData:
 
 
 def overview_data(
-    framework_id: str, as_of: date, *, signatories_only: bool = True, groups: list[str] | None = None
+    framework_id: str, as_of: date, *, signatories_only: bool = True, groups: list[str] | None = None,
+    crosswalked: bool = False,
 ) -> OverviewData:
-    """The overview's data for this run (cached by database, data version, framework, date and filters)."""
+    """The overview's data for this run (cached by database, data version, framework, date and filters).
+
+    `crosswalked`: the framework's grid at the best level over it and the regimes crosswalked to it
+    (`tracker.read.union`), drawn by the same grid."""
     return _overview_data(get_settings().database_url, _ui.data_version(), framework_id, as_of, signatories_only,
-                          tuple(groups or ()))
+                          tuple(groups or ()), crosswalked)
 
 
 @st.cache_data(ttl=get_settings().cache_ttl_seconds, show_spinner=False, max_entries=64)
 def _overview_data(database: str, version: str, framework_id: str, as_of: date, signatories_only: bool,
-                   groups: tuple[str, ...]) -> OverviewData:
-    view = read_only(queries.overview, framework_id, as_of, signatories_only=signatories_only,
-                     groups=list(groups) or None)
+                   groups: tuple[str, ...], crosswalked: bool = False) -> OverviewData:
+    if crosswalked:
+        view = read_only(union.crosswalked_overview, as_of, target=framework_id, signatories_only=signatories_only,
+                         groups=list(groups) or None)
+    else:
+        view = read_only(queries.overview, framework_id, as_of, signatories_only=signatories_only,
+                         groups=list(groups) or None)
     by_group: dict[tuple[str, str], Counter] = defaultdict(Counter)
     spread: dict[str, Counter] = defaultdict(Counter)
     for company in view.companies:
@@ -157,7 +165,7 @@ def _company_table(view: Overview) -> pd.DataFrame:
             if cell.level is not None:
                 levels.append(cell.level)
             record[commitment.number] = (NOT_APPLICABLE if cell.level is None else str(cell.level)) + \
-                " " + BASIS_SYMBOLS.get(cell.basis, "")
+                " " + BASIS_SYMBOLS.get(cell.basis, "") + (f" {cell.via_label}" if getattr(cell, "via_label", "") else "")
         record["Average"] = round(sum(levels) / len(levels), 2) if levels else None
         record["Assessed"] = assessed
         records.append(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import _ui
+from app_pages import _regimes, _ui
 from tracker.read.text import changed_words, diff_markdown, escape_markdown
 from tracker.store.vocabulary import (
     ANNOUNCEMENT_LABELS,
@@ -76,7 +76,9 @@ with flagged_tab:
     page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1,
                            key="changes:page") if pages > 1 else 1
     # One page of rows from the database: the filters, the order and the page are all in the query.
-    for change in _ui.change_feed(**filters_kw, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE):
+    page_changes = _ui.change_feed(**filters_kw, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    change_flags = _regimes.version_flags(tuple(sorted({c.new_version.id for c in page_changes})))
+    for change in page_changes:
         with st.container(border=True):
             pair = (f"{change.old_version.label} → " if change.old_version else "") + change.new_version.label
             st.markdown(
@@ -94,6 +96,7 @@ with flagged_tab:
             st.caption(" · ".join(details))
             for reason in change.reasons:
                 st.markdown("- " + escape_markdown(reason_text(reason)))
+            _regimes.flag_summary(change_flags.get(change.new_version.id, []))
             old, new = change.old_quote or "", change.new_quote or ""
             if old and new:
                 st.markdown(diff_markdown(old, new))
@@ -142,8 +145,10 @@ with versions_tab:
                                    key="changes:version_page") if version_pages > 1 else 1
     if version_pages > 1:
         st.caption(f"{VERSION_PAGE_SIZE} versions a page, newest first; {versions_total:,} in all.")
-    for item in _ui.version_feed(**version_filters, limit=VERSION_PAGE_SIZE,
-                                 offset=(version_page - 1) * VERSION_PAGE_SIZE):
+    page_versions = _ui.version_feed(**version_filters, limit=VERSION_PAGE_SIZE,
+                                     offset=(version_page - 1) * VERSION_PAGE_SIZE)
+    flags_by_version = _regimes.version_flags(tuple(sorted(item.version.id for item in page_versions)))
+    for item in page_versions:
         counts_text = ", ".join(f"{n} {DIRECTION_LABELS.get(d, d).lower()}" for d, n in sorted(
             item.change_counts.items(), key=lambda x: DIRECTION_ORDER.get(x[0], 9)))
         st.markdown(
@@ -152,5 +157,6 @@ with versions_tab:
             + (" · silent re-upload" if item.version.silent_reupload else "")
             + f"  \n{escape_markdown(counts_text or 'first version or no changed commitment passage')}"
         )
+        _regimes.flag_lines(flags_by_version.get(item.version.id, []))
         st.page_link(_ui.PAGE_DOCUMENTS, label="Open version", icon=":material/description:",
                      query_params={"source": item.version.source_id, "version": str(item.version.id)})

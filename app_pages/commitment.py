@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import _ui
+from app_pages import _regimes, _ui
 from tracker.core.errors import TrackerError
 from tracker.read.text import escape_markdown
 
@@ -50,6 +50,7 @@ if commitment.detail_text:
         st.markdown(escape_markdown(commitment.detail_text))
 if commitment.note:
     st.caption("Note: " + escape_markdown(commitment.note))
+_regimes.measures(commitment)
 
 # ----------------------------------------------------------------------------------------------- levels
 st.subheader(f"Who meets it, as of {as_of:%d %b %Y}")
@@ -112,4 +113,10 @@ for link in view.links:
                         f"{link.framework_name} {link.commitment.number}. {link.commitment.title} ({relation})",
                         as_of=as_of)
     if link.note:
-        st.caption(escape_markdown(link.note))
+        st.caption(escape_markdown(link.note) + ("" if link.reviewed else " (not yet reviewed against both texts)"))
+
+# ------------------------------------------------------------------- one company on every equivalent at once
+names = {c.id: c.name for c in _ui.companies()}
+default = next((c.id for c in view.companies if view.evidence.get(c.id)), None) or next(
+    (c.id for c in view.companies), None) or next(iter(names), None)
+_regimes.equivalents_section(PAGE, commitment_id, as_of, names, default)

@@ -8,14 +8,16 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app_pages import _ui
+from app_pages import _regimes, _ui
 from tracker.core.errors import TrackerError
 from tracker.read.text import escape_markdown, shorten
 from tracker.store.vocabulary import (
+    BINDING_STATUSES,
     DATE_CONFIDENCE_LABELS,
     DIRECTION_ICONS,
     DIRECTION_LABELS,
     LEVELS,
+    SIGNATURE_STATUS_LABELS,
     reason_text,
 )
 
@@ -61,7 +63,8 @@ if company.website and company.website.startswith(("https://", "http://")):
 st.subheader("Signed")
 if view.signatures:
     st.dataframe(
-        [{"Framework": s.framework_name,
+        [{"Framework": s.framework_name, "Status": SIGNATURE_STATUS_LABELS.get(s.status, s.status)
+          + (f" ({s.scope})" if s.scope and s.scope != "all" else ""),
           "Signed": ("on or before " if s.date_precision == "on-or-before" else "") + s.signed_on.isoformat(),
           "How sure the date is": DATE_CONFIDENCE_LABELS.get(s.date_confidence, s.date_confidence),
           "Source": s.source_url} for s in view.signatures],
@@ -70,10 +73,14 @@ if view.signatures:
     )
 else:
     st.info(f"{escape_markdown(company.name)} has not signed any framework the tracker follows.")
-signed_here = any(s.framework_id == framework_id for s in view.signatures)
+signed_here = any(s.framework_id == framework_id and s.status in BINDING_STATUSES for s in view.signatures)
 if not signed_here:
-    st.warning(f"{escape_markdown(company.name)} did not sign {escape_markdown(view.framework.name)}; levels are "
-               "shown for comparison only.")
+    declined = any(s.framework_id == framework_id and s.status == "declined" for s in view.signatures)
+    st.warning(f"{escape_markdown(company.name)} {'declined to sign' if declined else 'did not sign'} "
+               f"{escape_markdown(view.framework.name)}; levels are shown for comparison only.")
+
+# ------------------------------------------------------------------------------ legal and regime obligations
+_regimes.obligations_section(company.id, company.name, as_of)
 
 # ------------------------------------------------------------------------------------ level per commitment
 st.subheader(f"Level per commitment, {escape_markdown(view.framework.short_name)}, as of {as_of:%d %b %Y}")

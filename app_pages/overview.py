@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import _grid, _ui
+from app_pages import _grid, _regimes, _ui
 from tracker.core.errors import TrackerError
 from tracker.core.escaping import escape_markdown
 
@@ -26,8 +26,16 @@ with st.form("overview:search", border=False, enter_to_submit=True):
 
 PAGE = "overview"
 top = st.columns([3, 2, 2, 3], vertical_alignment="bottom")
+framework_names = {f.id: f.name for f in frameworks}
 with top[0]:
-    framework_id = _ui.framework_control(PAGE, frameworks)
+    choice = _ui.select_control(
+        PAGE, "framework", "Framework", [*framework_names, _regimes.UNION],
+        "seoul-2024" if "seoul-2024" in framework_names else next(iter(framework_names)),
+        format_func=lambda i: _regimes.UNION_LABEL if i == _regimes.UNION else framework_names.get(i, i),
+        what="framework", help="One framework, or the Seoul commitments at the best level a company reaches on "
+                               "them or on any regime commitment the crosswalk links to them.")
+crosswalked = choice == _regimes.UNION
+framework_id = _regimes.UNION_TARGET if crosswalked else choice
 with top[1]:
     as_of = _ui.as_of_control(PAGE)
 with top[2]:
@@ -39,7 +47,7 @@ _ui.show_notes()
 
 try:
     view = _grid.overview_data(framework_id, as_of, signatories_only=signatories_only,
-                               groups=chosen_groups or None)
+                               groups=chosen_groups or None, crosswalked=crosswalked)
 except TrackerError as exc:
     _ui.stop_on_error(exc)
 
@@ -49,7 +57,12 @@ metrics = st.columns(3)
 metrics[0].metric("Companies shown", headline["companies"],
                   help="Companies in the grid; with 'Signatories only' these are the signatories as of the date.")
 deadline = headline.get("deadline")
-if deadline:
+if crosswalked:
+    metrics[1].metric("Levels that come from a regime", f"{headline.get('cells_from_regimes', 0)} of "
+                      f"{headline['assessed_cells']}",
+                      help="Cells where a crosswalked commitment of the EU Code, SB 53 or RAISE gives a higher "
+                           "level than the company's Seoul level; the cell names it (e.g. 'EU 4').")
+elif deadline:
     metrics[1].metric(
         f"Published a framework by {escape_markdown(str(deadline['label']))}", f"{deadline['met']} of {deadline['due']}",
         help=f"Signatories (as of {deadline['date']:%d %b %Y}) with a framework document published on or before "
@@ -60,7 +73,12 @@ else:
 metrics[2].metric("Cells assessed", f"{headline['assessed_cells']} of {cells_total}",
                   help="Company × commitment pairs with a level as of the date.")
 
-st.subheader(f"{escape_markdown(view.framework_name)}, as of {as_of:%d %b %Y}")
+st.subheader(f"{escape_markdown(view.framework_name)}"
+             + (", crosswalked with every regime" if crosswalked else "") + f", as of {as_of:%d %b %Y}")
+if crosswalked:
+    _regimes.union_explainer(framework_id, as_of)
+elif _regimes.is_regime(frameworks, framework_id):
+    _regimes.deadline_table(framework_id, as_of, list(view.table["_id"]) if "_id" in view.table else [])
 if not view.companies:
     _ui.empty_state("No companies match these filters",
                     "Untick 'Signatories only' or choose another group or date.")
@@ -82,3 +100,6 @@ with st.expander("Commitment texts"):
 
 st.markdown("#### Companies × commitments")
 _grid.grid(view, framework_id, as_of)
+if crosswalked:
+    _regimes.union_sources_table(framework_id, as_of, signatories_only=signatories_only,
+                                 groups=chosen_groups or None)

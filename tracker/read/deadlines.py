@@ -102,6 +102,13 @@ def deadline_statuses(
     return rows
 
 
+def clock_label(version_label: str | None, published_on: date) -> str:
+    """How a clock names a version: "v2.1 (2025-03-31)", "draft-2025-02-10 (2025-02-10)", or just the date."""
+    name = version_label or ""
+    name = f"v{name}" if name[:1].isdigit() else name  # as VersionInfo.label: "v2.1", but "draft-2025-02-10"
+    return f"{name} ({published_on.isoformat()})" if name else published_on.isoformat()
+
+
 def _clock_versions(session: Session, owner: dict[str, str], as_of: date) -> dict[str, list[ClockVersion]]:
     """Each company's dated framework versions up to `as_of` with their update records and change facts."""
     source_ids = list(owner)
@@ -121,10 +128,8 @@ def _clock_versions(session: Session, owner: dict[str, str], as_of: date) -> dic
             facts[new_id].append(ChangeFact(direction, announced))
     found: dict[str, list[ClockVersion]] = defaultdict(list)
     for row in rows:
-        name = row.version_label or ""
-        name = f"v{name}" if name[:1].isdigit() else name  # as VersionInfo.label: "v2.1", but "draft-2025-02-10"
-        label = f"{name} ({row.published_on.isoformat()})" if name else row.published_on.isoformat()
         found[owner[row.source_id]].append(ClockVersion(
-            id=row.id, label=label, published_on=row.published_on, is_update=row.previous_version_id is not None,
+            id=row.id, label=clock_label(row.version_label, row.published_on), published_on=row.published_on,
+            is_update=row.previous_version_id is not None,
             record=UpdateRecord.from_json(row.update_record), changes=tuple(facts.get(row.id, ()))))
     return found

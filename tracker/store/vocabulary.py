@@ -108,6 +108,11 @@ SIGNATURE_STATUSES: Final[tuple[str, ...]] = ("signed", "declined", "bound")
 BINDING_STATUSES: Final[tuple[str, ...]] = ("signed", "bound")
 #: Kinds of framework (`Framework.kind`).
 FRAMEWORK_KINDS: Final[tuple[str, ...]] = ("voluntary", "code-of-practice", "law")
+#: The kinds that make a framework a regime (obligations with clocks, not a pledge): the EU Code, SB 53, RAISE.
+REGIME_KINDS: Final[tuple[str, ...]] = ("code-of-practice", "law")
+#: How a signature row reads on a page (`Signature.status`).
+SIGNATURE_STATUS_LABELS: Final[dict[str, str]] = {"signed": "signed", "declined": "declined to sign",
+                                                  "bound": "bound by law"}
 #: Clocks a framework sets (`Framework.deadlines[].kind`); see tracker.analysis.clocks.
 DEADLINE_KINDS: Final[tuple[str, ...]] = ("publish-by", "review-every", "change-within", "update-record")
 #: Status of one clock for one company (Paris deadline and the regimes' clocks alike).
