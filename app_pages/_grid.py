@@ -8,6 +8,7 @@ JSON and tens of thousands of DOM nodes. The summary is a figure of pre-aggregat
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,13 @@ from tracker.core.config import get_settings
 from tracker.core.work import read_only
 from tracker.read import queries, union
 from tracker.read.queries import Overview
-from tracker.store.vocabulary import BASIS_SYMBOLS, LEVEL_COLOURS, LEVELS, NOT_ASSESSED_COLOUR
+from tracker.store.vocabulary import (
+    BASIS_SYMBOLS,
+    LEVEL_COLOURS,
+    LEVEL_SCORE_BANDS,
+    LEVELS,
+    NOT_ASSESSED_COLOUR,
+)
 
 PAGE_SIZE = 50
 NOT_ASSESSED = "not assessed"
@@ -30,7 +37,8 @@ NOT_APPLICABLE = "n/a"
 CATEGORIES = {NOT_ASSESSED: "#d9d9d9", NOT_APPLICABLE: "#a6a6a6",
               **{str(level): LEVEL_COLOURS[level] for level in sorted(LEVELS)}}
 SORTS = {"name": "Name (A–Z)", "score_desc": "Average level (highest first)",
-         "score_asc": "Average level (lowest first)", "assessed": "Most commitments assessed"}
+         "score_asc": "Average level (lowest first)", "points_desc": "Score (highest first)",
+         "points_asc": "Score (lowest first)", "assessed": "Most commitments assessed"}
 LEVEL_FILTERS = {**{str(level): f"{level} {name.lower()}" for level, name in LEVELS.items()},
                  NOT_APPLICABLE: "not applicable", NOT_ASSESSED: "not assessed"}
 
@@ -151,32 +159,65 @@ def summary(data: OverviewData, as_of: date) -> None:
 
 
 def _company_table(view: Overview) -> pd.DataFrame:
-    """One row per company: name, group, average level, assessed count, then the cell text per commitment."""
+    """One row per company: name, group, average level and score, assessed count, then the cell text per commitment.
+
+    A cell reads "level basis · score", e.g. "3 ✓ · 82"; where the company's own accepted claim is the level in
+    force, the tracker's independent level comes first and the claim beside it: "2 · 61 (claims 3 ✎)".
+    """
     records = []
     for company in view.companies:
-        levels, assessed = [], 0
+        levels, scores, assessed = [], [], 0
         record: dict[str, object] = {"_id": company.id, "Company": company.name, "Group": company.group}
         for commitment in view.commitments:
             cell = view.cells.get((company.id, commitment.id))
+            claim = ""
+            if cell is not None and cell.basis == "self-reported":
+                claim = f" (claims {'n/a' if cell.level is None else cell.level} {BASIS_SYMBOLS['self-reported']})"
+                cell = view.independent.get((company.id, commitment.id))
             if cell is None:
-                record[commitment.number] = "–"
+                record[commitment.number] = "–" + claim
                 continue
             assessed += 1
             if cell.level is not None:
                 levels.append(cell.level)
-            record[commitment.number] = (NOT_APPLICABLE if cell.level is None else str(cell.level)) + \
-                " " + BASIS_SYMBOLS.get(cell.basis, "") + (f" {cell.via_label}" if getattr(cell, "via_label", "") else "")
+            if cell.score is not None:
+                scores.append(cell.score)
+            via = getattr(cell, "via_label", "")
+            record[commitment.number] = (
+                (NOT_APPLICABLE if cell.level is None else str(cell.level)) + " " + BASIS_SYMBOLS.get(cell.basis, "")
+                + (f" {via}" if via else "") + (f" · {cell.score:.0f}" if cell.score is not None else "") + claim)
         record["Average"] = round(sum(levels) / len(levels), 2) if levels else None
+        record["Score"] = round(sum(scores) / len(scores), 1) if scores else None
         record["Assessed"] = assessed
         records.append(record)
     return pd.DataFrame.from_records(records)
 
 
+_SCORE_IN_CELL = re.compile(r" · (\d+(?:\.\d+)?)")
+
+
+def _blend(low: str, high: str, share: float) -> str:
+    a, b = (tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in (low, high))
+    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
+
+
 def _cell_style(text: object) -> str:
+    """The level's colour, shaded by the cell's score inside the level's band toward the next level's colour.
+
+    Why: 47% of reviewed cells are level 3, so the level alone paints most of the grid one colour; the score
+    (0-100, kept inside the level's band) tells the firmer and more specific documents apart.
+    """
     head = str(text).split(" ")[0]
     if head.isdigit() and int(head) in LEVEL_COLOURS:
-        colour = LEVEL_COLOURS[int(head)]
-        return f"background-color: {colour}; color: {'white' if int(head) >= 2 else '#222'}"
+        level = int(head)
+        colour = LEVEL_COLOURS[level]
+        score = _SCORE_IN_CELL.search(str(text))
+        if score:
+            low, high = LEVEL_SCORE_BANDS[level]
+            share = min(max((float(score.group(1)) - low) / (high - low), 0.0), 1.0)
+            darker = LEVEL_COLOURS.get(level + 1, "#023858")
+            colour = _blend(colour, darker, 0.6 * share)
+        return f"background-color: {colour}; color: {'white' if level >= 2 else '#222'}"
     return f"background-color: {NOT_ASSESSED_COLOUR}; color: #555"
 
 
@@ -219,6 +260,10 @@ def grid(data: OverviewData, framework_id: str, as_of: date) -> None:
         table = table.sort_values(["Average", "Company"], ascending=[False, True], na_position="last")
     elif sort == "score_asc":
         table = table.sort_values(["Average", "Company"], ascending=[True, True], na_position="last")
+    elif sort == "points_desc":
+        table = table.sort_values(["Score", "Company"], ascending=[False, True], na_position="last")
+    elif sort == "points_asc":
+        table = table.sort_values(["Score", "Company"], ascending=[True, True], na_position="last")
     elif sort == "assessed":
         table = table.sort_values(["Assessed", "Company"], ascending=[False, True])
 
@@ -233,7 +278,7 @@ def grid(data: OverviewData, framework_id: str, as_of: date) -> None:
         page = 1
     shown = table.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].reset_index(drop=True)
     company_ids = list(shown.pop("_id"))
-    shown = shown[["Company", *numbers, "Average", "Group", "Assessed"]]
+    shown = shown[["Company", *numbers, "Average", "Score", "Group", "Assessed"]]
     st.caption(f"Companies {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(table)}"
                + (f" (of {data.companies} shown above)" if len(table) != data.companies else "")
                + ". Click a cell to open the company at that commitment; click a column header to sort this page.")
@@ -241,6 +286,10 @@ def grid(data: OverviewData, framework_id: str, as_of: date) -> None:
         "Company": st.column_config.TextColumn("Company", width="medium", pinned=True),
         "Average": st.column_config.NumberColumn("Average", format="%.2f", width="small",
                                                  help="Mean level over the assessed commitments"),
+        "Score": st.column_config.NumberColumn(
+            "Score", format="%.0f", width="small",
+            help="Mean cell score (0-100) over the assessed commitments: how many indicators are met, how firmly "
+                 "and how specifically; each level has its band (0: 0-24, 1: 25-49, 2: 50-69, 3: 70-100)"),
         "Group": st.column_config.TextColumn("Group", width="small"),
         "Assessed": st.column_config.NumberColumn("Assessed", width="small"),
     }

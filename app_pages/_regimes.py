@@ -275,7 +275,7 @@ def equivalents_section(page: str, commitment_id: str, as_of: date, company_name
                "level in force and the best quotes it rests on.")
     for item in found:
         cell = item.cell
-        level = _ui.level_text(cell.level, cell.basis) if cell else "not assessed"
+        level = _ui.level_text(cell.level, cell.basis, cell.score) if cell else "not assessed"
         relation = "this commitment" if item.route is None else item.route.words + (
             "" if item.route.reviewed else " (link not yet reviewed)")
         bound = SIGNATURE_STATUS_LABELS.get(item.signature, item.signature) if item.signature else "not a signatory"

@@ -328,18 +328,21 @@ def url_param(param: str, valid: Callable[[str], bool], what: str) -> str | None
 # ---------------------------------------------------------------------------------------------- display
 
 
-def level_text(level: int | None, basis: str | None = None) -> str:
-    """'2 partial ✓': number, word and basis symbol, readable without colour."""
+def level_text(level: int | None, basis: str | None = None, score: float | None = None) -> str:
+    """'2 partial ✓ · score 61': number, word, basis symbol and the cell score, readable without colour."""
     if basis is None:
         return "not assessed"
     word = "n/a" if level is None else f"{level} {LEVELS[level].lower()}" if level in LEVELS else str(level)
-    return f"{word} {BASIS_SYMBOLS.get(basis, '')}".strip()
+    text = f"{word} {BASIS_SYMBOLS.get(basis, '')}".strip()
+    return text if score is None else f"{text} · score {score:.0f}"
 
 
 def legend_markdown() -> str:
     levels = " · ".join(f"**{level}** {name.lower()}" for level, name in LEVELS.items())
     bases = "; ".join(f"{BASIS_SYMBOLS[b]} {b}: {BASIS_MEANINGS[b]}" for b in BASIS_SYMBOLS)
-    return f"Levels: {levels}; **–** not assessed yet.  \nBasis: {bases}."
+    return (f"Levels: {levels}; **–** not assessed yet.  \nBasis: {bases}.  \nScore: the number after · (0-100) "
+            "ranks cells of one level: indicators met, how firmly (binding or hedged) and how specifically (thresholds, "
+            "numbers, named bodies, cadences); a darker shade is a higher score within the level.")
 
 
 ORIGIN_LABELS = {"seed": "quotes shipped with the tracker", "imported": "imported copy",

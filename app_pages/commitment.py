@@ -66,7 +66,7 @@ rows = []
 for company in view.companies:
     cell = view.cells.get(company.id)
     rows.append({
-        "Company": company.name, "Level": _ui.level_text(cell.level, cell.basis) if cell else "not assessed",
+        "Company": company.name, "Level": _ui.level_text(cell.level, cell.basis, cell.score) if cell else "not assessed",
         "Since": cell.valid_from if cell else None,
         "Signed": view.signatures[company.id].signed_on if company.id in view.signatures else None,
         "Quotes": len(view.evidence.get(company.id, [])),
@@ -95,7 +95,7 @@ if chosen:
     for column, company_id in zip(columns, chosen, strict=True):
         with column:
             cell = view.cells.get(company_id)
-            level = _ui.level_text(cell.level, cell.basis) if cell else ""
+            level = _ui.level_text(cell.level, cell.basis, cell.score) if cell else ""
             st.markdown(f"**{escape_markdown(quote_names[company_id])}** · {escape_markdown(level)}")
             for item in view.evidence[company_id][:3]:
                 _ui.quote(item, as_of=as_of, level=level)

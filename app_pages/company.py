@@ -99,10 +99,10 @@ for commitment in ordered:
     cell = view.cells.get(commitment.id)
     own = independent.get(commitment.id)
     if cell is not None and cell.basis == "self-reported":
-        summary = (f"tracker: {_ui.level_text(own.level, own.basis) if own else 'not assessed'} · "
-                   f"company's claim: {_ui.level_text(cell.level, cell.basis)}")
+        summary = (f"tracker: {_ui.level_text(own.level, own.basis, own.score) if own else 'not assessed'} · "
+                   f"company's claim: {_ui.level_text(cell.level, cell.basis, cell.score)}")
     else:
-        summary = _ui.level_text(cell.level, cell.basis) if cell else "not assessed"
+        summary = _ui.level_text(cell.level, cell.basis, cell.score) if cell else "not assessed"
     with st.expander(f"{commitment.number}. {escape_markdown(commitment.title)} — {summary}",
                      expanded=commitment.id == focus):
         if cell is None:
@@ -111,7 +111,7 @@ for commitment in ordered:
             shown = own if cell.basis == "self-reported" else cell
             if shown is not None:
                 st.markdown(
-                    f"**Tracker's level: {escape_markdown(_ui.level_text(shown.level, shown.basis))}** since "
+                    f"**Tracker's level: {escape_markdown(_ui.level_text(shown.level, shown.basis, shown.score))}** since "
                     f"{shown.valid_from:%d %b %Y}"
                     + (f" · mapping confidence {shown.confidence:.0%}" if shown.confidence is not None else ""),
                     help="Mapping confidence: how sure the software is that the quotes address this commitment "
@@ -125,18 +125,18 @@ for commitment in ordered:
                         version, company=company.name, source_title=title, page="company",
                         params={"company": company.id, "commitment": commitment.id, "framework": framework_id,
                                 "date": as_of},
-                        claim=f"{commitment.id} at level {_ui.level_text(shown.level, shown.basis)}", as_of=as_of),
+                        claim=f"{commitment.id} at level {_ui.level_text(shown.level, shown.basis, shown.score)}", as_of=as_of),
                         label="Cite this level")
             else:
                 st.markdown("**Tracker's level: not assessed** from the company's documents yet.")
             if cell.basis == "self-reported":
                 link = claims.get(cell.assessment_id)
-                st.info(f"**Company's own claim: {escape_markdown(_ui.level_text(cell.level, cell.basis))}** since "
+                st.info(f"**Company's own claim: {escape_markdown(_ui.level_text(cell.level, cell.basis, cell.score))}** since "
                         f"{cell.valid_from:%d %b %Y}, accepted by a reviewer; shown beside the tracker's level, "
                         "not instead of it." + (f" [Read the submission and the decision]({link})" if link else ""),
                         icon=":material/edit_note:")
             quotes = view.evidence.get(commitment.id, [])
-            level_words = _ui.level_text(cell.level, cell.basis)
+            level_words = _ui.level_text(cell.level, cell.basis, cell.score)
             if quotes:
                 # All quotes for the commitment in focus; two for the others (each quote is a dozen elements).
                 shown_quotes = quotes if commitment.id == focus else quotes[:2]

@@ -58,7 +58,7 @@ def test_a_route_is_reviewed_only_when_every_link_is():
 
 
 def _cell(commitment: str, level: int | None, basis: str = "automatic") -> Cell:
-    return Cell("acme", commitment, level, basis, date(2026, 1, 1), 1, None)
+    return Cell("acme", commitment, level, basis, date(2026, 1, 1), 1, None, None)
 
 
 def test_best_cell_takes_the_best_candidate_caps_parts_and_prefers_the_own_level_on_a_tie():

@@ -50,6 +50,7 @@ from tracker.store.vocabulary import (
     LEVELS,
     WEAKENING_DIRECTIONS,
     ReviewStatus,
+    score_in_band,
 )
 
 REVIEWERS = ("reviewer", "admin")
@@ -129,8 +130,8 @@ def _links(sources: dict[str, str], version: m.DocumentVersion | None) -> dict[s
 
 
 def _probability(change: m.ChangeEvent) -> float | None:
-    value = getattr(change, "probability", None)  # set by the change analysis when it scores weakenings
-    return float(value) if value is not None else None
+    """How sure the analysis is of its call (None for rows written before probabilities were stored)."""
+    return float(change.probability) if change.probability is not None else None
 
 
 # ------------------------------------------------------------------------------------------------- queue
@@ -409,6 +410,7 @@ def _decide_level(session: Session, actor: m.User, assessment_id: int, action: s
         valid_from=automatic.valid_from, recorded_at=now, assessor=actor.username,
         rationale=reason + (f'{QUOTE_MARK}{quote}"' if quote else ""), version_id=automatic.version_id,
         method=REVIEW_METHOD, origin="review", review_source_id=version.source_id if version else None,
+        score=score_in_band(new_level, automatic.score),
     ))
     record(session, actor, "assessment.create", "assessment", reviewed.id, after=snapshot(reviewed))
     record(session, actor, "review.confirm" if action == "confirm" else "review.correct", "assessment",

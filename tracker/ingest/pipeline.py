@@ -35,6 +35,7 @@ from tracker.store.versions import (
     version_label,
     versions_in_order,
 )
+from tracker.store.vocabulary import score_in_band
 
 CHANGES_METHOD = "align-codebook-2"  # direction by the codebook model (tracker.analysis.direction)
 CONTENT_TYPES = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html", ".txt": "text/plain",
@@ -203,6 +204,7 @@ def map_version(session: Session, version: m.DocumentVersion, source: m.Source) 
             levels[commitment.commitment_id] = {
                 "level": commitment.level, "score": round(commitment.score, 4),
                 "confidence": round(commitment.confidence, 3), "indicators_met": commitment.indicators_met,
+                "cell_score": round(commitment.cell_score, 1),  # 0-100 (tracker.analysis.cellscore)
             }
             for item in commitment.evidence:
                 session.add(m.Evidence(
@@ -266,6 +268,7 @@ def change_event(
         new_section=change.new.section if change.new else None,
         old_start=change.old.start if change.old else None, new_start=change.new.start if change.new else None,
         similarity=round(change.similarity, 4) if change.similarity is not None else None,
+        probability=round(change.probability, 4), weakened_probability=round(change.weakened_probability, 4),
         announced=change.announced, announcement_quote=judgement.quote if judgement else None,
         announcement_source=judgement.kind if judgement else None, published_on=effective_date(new),
         method=CHANGES_METHOD,
@@ -312,6 +315,7 @@ def derive_assessments(session: Session, company_id: str) -> int:
             assessment = m.Assessment(
                 company_id=company_id, commitment_id=commitment_id, level=level, basis="automatic",
                 valid_from=when, confidence=info.get("confidence"), version_id=version.id, method=METHOD_VERSION,
+                score=score_in_band(level, info.get("cell_score")),
                 rationale=f"Suggested by the mapping of {version.source_id} ({label}); "
                           f"indicators met: {', '.join(info.get('indicators_met') or []) or 'none'}.",
                 # A backfilled history is recorded as of its versions, not the wall clock: rebuilding the seed

@@ -151,7 +151,8 @@ def load_seed(session: Session, seed_dir: Path) -> dict[str, int]:
             company_id=row["company_id"], commitment_id=row["commitment_id"], level=row.get("level"),
             basis=row["basis"], valid_from=valid_from, recorded_at=_datetime(row.get("recorded_at")),
             assessor=row.get("assessor") or "tracker", rationale=row.get("rationale") or "",
-            confidence=row.get("confidence"), version_id=version_id, method=row.get("method"), origin="seed",
+            confidence=row.get("confidence"), score=row.get("score"), version_id=version_id, method=row.get("method"),
+            origin="seed",
         ))
         existing_assessments.add(key)
         counts["assessments"] += 1
@@ -174,7 +175,8 @@ def load_seed(session: Session, seed_dir: Path) -> dict[str, int]:
             reasons=row.get("reasons") or [], commitments=row.get("commitments") or [],
             old_quote=row.get("old_quote"), new_quote=row.get("new_quote"), old_section=row.get("old_section"),
             new_section=row.get("new_section"), old_start=row.get("old_start"), new_start=row.get("new_start"),
-            similarity=row.get("similarity"), announced=row.get("announced") or "silent",
+            similarity=row.get("similarity"), probability=row.get("probability"),
+            weakened_probability=row.get("weakened_probability"), announced=row.get("announced") or "silent",
             announcement_quote=row.get("announcement_quote"), announcement_source=row.get("announcement_source"),
             published_on=_date(row.get("published_on")) or new.published_on,
             detected_at=_datetime(row.get("detected_at")), method=row.get("method") or "",

@@ -148,7 +148,7 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
         rows["assessments"].append({
             "company_id": a.company_id, "commitment_id": a.commitment_id, "level": a.level, "basis": a.basis,
             "valid_from": _iso(a.valid_from), "recorded_at": _iso(a.recorded_at), "assessor": a.assessor,
-            "rationale": a.rationale, "confidence": a.confidence, "method": a.method,
+            "rationale": a.rationale, "confidence": a.confidence, "score": a.score, "method": a.method,
             "source_id": v.source_id if v else None, "text_sha256": v.text_sha256 if v else None,
         })
     for c in sorted(session.exec(select(m.ChangeEvent)),
@@ -160,7 +160,8 @@ def export_seed(session: Session, out_dir: Path, *, evidence_per_indicator: int 
             "new_text_sha256": new.text_sha256, "direction": c.direction, "reasons": c.reasons,
             "commitments": c.commitments, "old_quote": short_words(c.old_quote), "new_quote": short_words(c.new_quote),
             "old_section": c.old_section, "new_section": c.new_section, "old_start": c.old_start,
-            "new_start": c.new_start, "similarity": c.similarity, "announced": c.announced,
+            "new_start": c.new_start, "similarity": c.similarity, "probability": c.probability,
+            "weakened_probability": c.weakened_probability, "announced": c.announced,
             "announcement_quote": c.announcement_quote, "announcement_source": c.announcement_source,
             "published_on": _iso(c.published_on), "detected_at": _iso(new.fetched_at), "method": c.method,
         })

@@ -607,6 +607,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "commitments": "JSON list of commitment ids the passage maps to", "old_quote": "Passage before",
         "new_quote": "Passage after", "old_section": "Section before", "new_section": "Section after",
         "old_start": "Offset before", "new_start": "Offset after", "similarity": "Similarity of the two passages",
+        "probability": "How sure the analysis is of the direction, 0-1 (ranks the review queue)",
+        "weakened_probability": "How likely the change weakened or removed a commitment, 0-1",
         "announced": "announced, partly, silent or no-changelog: judged against the company's own account of "
                      "the new version (its changelog, version history, announcement post)",
         "announcement_quote": "The sentence of that account that announces the change (empty when silent)",
@@ -619,6 +621,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "basis": "automatic, reviewed or self-reported", "valid_from": "Date from which the level holds",
         "recorded_at": "When recorded (UTC)", "assessor": "Who (tracker for automatic levels)",
         "rationale": "Why", "confidence": "Confidence of an automatic level, 0-1",
+        "score": "Cell score 0-100 within the level's band (0: 0-24.9, 1: 25-49.9, 2: 50-69.9, 3: 70-100): "
+                 "indicators met, how firmly and how specifically; ranks cells of one level",
         "self_report_id": "Self-report it rests on", "origin": "pipeline, seed, review or self-report",
         "review_source_id": "Reviewed levels: the source the reviewer judged (kept when its version is not stored)",
     },
@@ -636,6 +640,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "valid_until": "First day it no longer is (9999-12-31 while in force; equal to valid_from when a "
                        "higher-ranked assessment on the same day outranks it)",
         "level": "Copied from the assessment", "basis": "Copied from the assessment",
+        "score": "Copied from the assessment",
     },
     "selfreport": {
         "submitted_by": "Submitting account (ids only; accounts are withheld)", "submitted_at": "When (UTC)",

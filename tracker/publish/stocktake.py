@@ -78,6 +78,9 @@ class LevelRow:
     assessment_id: int | None = field(metadata={"doc": "Id of the assessment row (stable within this "
                                                        "database)"})
     confidence: float | None = field(metadata={"doc": "Confidence of an automatic level, 0-1"})
+    score: float | None = field(metadata={"doc": "Cell score 0-100 within the level's band (0: 0-24.9, 1: "
+                                                 "25-49.9, 2: 50-69.9, 3: 70-100): indicators met, how firmly "
+                                                 "and how specifically; ranks cells of one level"})
     rationale: str = field(metadata={"doc": "Why this level: the assessor's or the mapping's reasons"})
     evidence_quote: str = field(metadata={"doc": "Short quote from the document supporting the level "
                                                  "(publisher's text)"})
@@ -419,6 +422,7 @@ def _level_rows(
                 level_since=before.level if before else None, moved=_moved(before, current),
                 assessment_id=current.id if current else None,
                 confidence=current.confidence if current else None,
+                score=current.score if current else None,
                 rationale=_rationale(current, as_of),
                 evidence_quote=quote_text, quote_from=quote_from,
                 evidence_section=(quote.section or "") if quote else "",
@@ -712,7 +716,8 @@ def _light_level_rows(
                 basis=current.basis if current else "not assessed",
                 valid_from=current.valid_from if current else None,
                 level_since=before.level if before else None, moved=_moved(before, current),
-                assessment_id=current.id if current else None, confidence=None, rationale="",
+                assessment_id=current.id if current else None, confidence=None,
+                score=current.score if current else None, rationale="",
                 evidence_quote="", quote_from="", evidence_section="", evidence_page=None, source_id="",
                 source_url="", version_id=current.version_id if current else None, version_label="",
                 published_on=None, retrieved_at=None, text_sha256="", raw_sha256="", publisher_sha256="",

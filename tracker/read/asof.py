@@ -24,13 +24,13 @@ def in_force_query(
     """The as-of query: the span in force on `as_of` per (company, commitment), one indexed range scan.
 
     Columns, in this order (`tracker.read.queries.Cell` is built from it positionally): company_id, commitment_id,
-    level, basis, valid_from, id (the assessment's), version_id. All are in the covering index
+    level, basis, valid_from, id (the assessment's), version_id, score. All are in the covering index
     `ix_assessmentspan_framework_asof`, so a framework grid never reads a table.
     """
     span = m.AssessmentSpan
     query = sa.select(
         span.company_id, span.commitment_id, span.level, span.basis, span.valid_from,
-        span.assessment_id.label("id"), span.version_id,
+        span.assessment_id.label("id"), span.version_id, span.score,
     ).where(span.valid_from <= as_of, span.valid_until > as_of)
     if framework_id is not None:
         query = query.where(span.framework_id == framework_id)

@@ -34,6 +34,7 @@ from tracker.store.versions import (
     watched_source,
 )
 from tracker.store.vocabulary import (
+    BASIS_RANK,
     BINDING_STATUSES,
     DIRECTION_ORDER,
     FINAL_REVIEW_STATUSES,
@@ -57,6 +58,7 @@ class Cell:
     valid_from: date
     assessment_id: int
     version_id: int | None  # the document version the level rests on (its quotes are the evidence)
+    score: float | None  # 0-100 within the level's band; ranks cells of one level (None: not scored)
 
     @property
     def review_label(self) -> str:
@@ -91,6 +93,8 @@ class Overview:
     cells: dict[tuple[str, str], Cell]
     headline: dict[str, object] = field(default_factory=dict)
     declined: dict[str, date] = field(default_factory=dict)  # company id -> date it declined to sign
+    # Where a company's own claim is the level in force: the independent level (automatic or reviewed) beside it.
+    independent: dict[tuple[str, str], Cell | None] = field(default_factory=dict)
 
     def frame(self) -> pd.DataFrame:
         """Long form: one row per (company, commitment), level NaN where nothing is assessed."""
@@ -172,9 +176,36 @@ def overview(
         if cell.company_id in shown:
             cells[cell.company_id, cell.commitment_id] = cell
     result = Overview(framework, as_of, commitments, companies, signed_on, cells,
-                      declined={k: v for k, v in declined.items() if v <= as_of})
+                      declined={k: v for k, v in declined.items() if v <= as_of},
+                      independent=independent_levels(session, [k for k, c in cells.items()
+                                                               if c.basis == "self-reported"], as_of))
     result.headline = _headline(session, result)
     return result
+
+
+def independent_levels(session: Session, pairs: list[tuple[str, str]], as_of: date) -> dict[tuple[str, str], Cell | None]:
+    """The newest level not claimed by the company itself, per (company, commitment), as of a date.
+
+    Why: a self-report the reviewers accepted is shown beside the tracker's own level, never instead of it; the
+    spans rank it above an automatic level, so the grids ask for the independent one separately (self-reports
+    are few: one query over their companies, issued even when there are none so the statement count of a grid
+    does not depend on its data).
+    """
+    a = m.Assessment
+    wanted = set(pairs)
+    found: dict[tuple[str, str], tuple] = {}
+    rows = session.execute(
+        sa.select(a.company_id, a.commitment_id, a.level, a.basis, a.valid_from, a.id, a.version_id, a.score,
+                  a.recorded_at)
+        .where(a.company_id.in_(sorted({c for c, _ in wanted})), a.basis != "self-reported", a.valid_from <= as_of))
+    for row in rows:
+        key = (row.company_id, row.commitment_id)
+        if key not in wanted:
+            continue
+        rank = (row.valid_from, BASIS_RANK.get(row.basis, 0), row.recorded_at, row.id)
+        if key not in found or rank > found[key][0]:
+            found[key] = (rank, Cell(*row[:8]))
+    return {key: found[key][1] if key in found else None for key in wanted}
 
 
 def published_frameworks_by(session: Session, company_ids: list[str], by: date) -> dict[str, date]:
@@ -370,7 +401,7 @@ def _cell(row: sa.Row) -> Cell:
 
 def _assessed_cell(row: sa.Row) -> AssessedCell:
     return AssessedCell(row.company_id, row.commitment_id, row.level, row.basis, row.valid_from, row.id,
-                        row.version_id, row.confidence, row.rationale)
+                        row.version_id, row.score, row.confidence, row.rationale)
 
 
 @dataclass(frozen=True)

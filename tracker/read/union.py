@@ -190,7 +190,7 @@ def best_cell(company_id: str, commitment_id: str, own: Cell | None, regime_cell
         return None
     winner, cell = max(candidates, key=lambda pair: _order(pair[0].counted))  # max keeps the first of a tie
     return UnionCell(company_id, commitment_id, winner.counted, cell.basis, cell.valid_from, cell.assessment_id,
-                     cell.version_id, winner.commitment_id,
+                     cell.version_id, cell.score, winner.commitment_id,
                      "" if winner.route is None else short_label(winner.commitment_id, short_names),
                      tuple(c for c, _ in candidates))
 

@@ -226,7 +226,8 @@ class DocumentVersion(SQLModel, table=True):
     first_seen_on: date | None = None
     previous_version_id: int | None = Field(default=None, foreign_key="documentversion.id")
     mapped_method: str | None = None  # METHOD_VERSION of the mapping that produced its Evidence
-    mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence"}} suggested by mapping
+    mapped_levels: dict = _json({})  # {commitment_id: {"level", "score", "confidence", "indicators_met",
+    # "cell_score"}} suggested by mapping ("score": best rubric match 0-1; "cell_score": 0-100, cellscore.py)
     changes_method: str | None = None  # version of the change analysis run against the previous version
     update_record: dict = _json_filled({})  # its own account of the update (analysis.clocks.UpdateRecord); {} unread
     etag: str | None = None
@@ -287,6 +288,10 @@ class ChangeEvent(SQLModel, table=True):
     old_start: int | None = None
     new_start: int | None = None
     similarity: float | None = None
+    # How sure the call is (tracker.analysis.direction): of the direction, and that the change weakened or removed
+    # a commitment; the review queue ranks by them. None for rows written before they were stored.
+    probability: float | None = None
+    weakened_probability: float | None = None
     announced: str = "silent"  # announced | partly | silent | no-changelog
     # The company's own words that announce the change (one sentence of its account), and where they appeared
     # ("in-document changelog", "version history", "announcement post"); None when silent.
@@ -317,6 +322,8 @@ class Assessment(SQLModel, table=True):
     assessor: str = "tracker"
     rationale: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     confidence: float | None = None
+    # 0-100 within the level's band (tracker.analysis.cellscore.score_in_band): ranks cells that share a level.
+    score: float | None = None
     version_id: int | None = Field(default=None, foreign_key="documentversion.id")
     self_report_id: int | None = Field(default=None, foreign_key="selfreport.id")
     method: str | None = None
@@ -341,7 +348,7 @@ class AssessmentSpan(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_assessmentspan_framework_asof", "framework_id", "valid_until", "valid_from", "company_id",
-                 "commitment_id", "level", "basis", "version_id", "assessment_id"),
+                 "commitment_id", "level", "basis", "version_id", "assessment_id", "score"),
         sa.Index("ix_assessmentspan_company_asof", "company_id", "commitment_id", "valid_until"),
         sa.Index("ix_assessmentspan_commitment_asof", "commitment_id", "valid_until"),
     )
@@ -354,6 +361,7 @@ class AssessmentSpan(SQLModel, table=True):
     level: int | None = None
     basis: str
     version_id: int | None = None
+    score: float | None = None
 
 
 class ChangeReview(SQLModel, table=True):

@@ -27,6 +27,7 @@ from tracker.core.yamlfile import fail_at, load_model
 from tracker.store import models as m
 from tracker.store.spans import add_assessment
 from tracker.store.versions import effective_date
+from tracker.store.vocabulary import score_in_band
 
 QUOTE_MARK = ' Quote: "'  # how a row's quote is kept in the assessment's rationale (and split off on export)
 REVIEW_METHOD = "review"
@@ -151,12 +152,19 @@ def import_rows(session: Session, files: list[tuple[ReviewFile, Path]], *, requi
                 company_id=row.company, commitment_id=row.commitment, level=row.level, basis="reviewed",
                 valid_from=row.valid_from, assessor=row.reviewer, rationale=row.full_rationale,
                 version_id=version.id if version else None, method=REVIEW_METHOD, origin="review",
-                review_source_id=row.source,
+                review_source_id=row.source, score=_reviewed_score(row.level, row.commitment, version),
                 recorded_at=datetime.combine(row.reviewed_on, datetime.min.time(), UTC),
             )))
             existing.add(key)
     session.flush()
     return added
+
+
+def _reviewed_score(level: int | None, commitment_id: str, version: m.DocumentVersion | None) -> float | None:
+    """A reviewed level keeps the mapping's score of the same document, moved into the reviewed level's band."""
+    if version is None:
+        return None
+    return score_in_band(level, (version.mapped_levels or {}).get(commitment_id, {}).get("cell_score"))
 
 
 def reviewed_rows(session: Session) -> list[ReviewRow]:

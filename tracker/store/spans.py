@@ -41,6 +41,7 @@ def _span_select(company_ids: list[str] | None) -> sa.Select:
     query = sa.select(
         a.id, m.Commitment.framework_id, a.company_id, a.commitment_id, a.valid_from,
         sa.func.coalesce(successor_from, sa.literal(m.OPEN_END, sa.Date)), a.level, a.basis, a.version_id,
+        a.score,
     ).join(m.Commitment, m.Commitment.id == a.commitment_id)
     return query if company_ids is None else query.where(a.company_id.in_(company_ids))
 

@@ -65,6 +65,22 @@ LEVELS: Final[dict[int, str]] = {0: "No public evidence", 1: "Mentioned", 2: "Pa
 #: Colour-blind-safe sequential blues; every cell also carries its level as text, so colour is never needed.
 LEVEL_COLOURS: Final[dict[int, str]] = {0: "#f1eef6", 1: "#bdc9e1", 2: "#74a9cf", 3: "#0570b0"}
 NOT_ASSESSED_COLOUR: Final[str] = "#ffffff"
+#: The part of the 0-100 cell score each level may take, so that ordering by score never contradicts the level
+#: (the lower bound of 3 is `tracker.analysis.cellscore.LEVEL3_MIN_SCORE`: level 3 needs a score of 70).
+LEVEL_SCORE_BANDS: Final[dict[int, tuple[float, float]]] = {0: (0.0, 24.9), 1: (25.0, 49.9), 2: (50.0, 69.9),
+                                                            3: (70.0, 100.0)}
+
+
+def score_in_band(level: int | None, score: float | None) -> float | None:
+    """The cell score kept inside its level's band (None when there is no level or no score).
+
+    Why: the mapping scores how much and how firmly the evidence commits, while the level may be capped by the
+    rubric or set by a reviewer; clamping keeps "sort by score" consistent with the levels people read.
+    """
+    if level is None or score is None:
+        return None
+    low, high = LEVEL_SCORE_BANDS[level]
+    return round(min(max(float(score), low), high), 1)
 
 
 def level_label(level: int | None) -> str:
