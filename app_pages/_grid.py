@@ -161,8 +161,8 @@ def summary(data: OverviewData, as_of: date) -> None:
 def _company_table(view: Overview) -> pd.DataFrame:
     """One row per company: name, group, average level and score, assessed count, then the cell text per commitment.
 
-    A cell reads "level basis · score", e.g. "3 ✓ · 82"; where the company's own accepted claim is the level in
-    force, the tracker's independent level comes first and the claim beside it: "2 · 61 (claims 3 ✎)".
+    A cell reads "level basis (score)", e.g. "3 ✓ (82)"; where the company's own accepted claim is the level in
+    force, the tracker's independent level comes first and the claim beside it: "2 · (61) · claims 3 ✎".
     """
     records = []
     for company in view.companies:
@@ -172,7 +172,7 @@ def _company_table(view: Overview) -> pd.DataFrame:
             cell = view.cells.get((company.id, commitment.id))
             claim = ""
             if cell is not None and cell.basis == "self-reported":
-                claim = f" (claims {'n/a' if cell.level is None else cell.level} {BASIS_SYMBOLS['self-reported']})"
+                claim = f" · claims {'n/a' if cell.level is None else cell.level} {BASIS_SYMBOLS['self-reported']}"
                 cell = view.independent.get((company.id, commitment.id))
             if cell is None:
                 record[commitment.number] = "–" + claim
@@ -185,7 +185,7 @@ def _company_table(view: Overview) -> pd.DataFrame:
             via = getattr(cell, "via_label", "")
             record[commitment.number] = (
                 (NOT_APPLICABLE if cell.level is None else str(cell.level)) + " " + BASIS_SYMBOLS.get(cell.basis, "")
-                + (f" {via}" if via else "") + (f" · {cell.score:.0f}" if cell.score is not None else "") + claim)
+                + (f" {via}" if via else "") + (f" ({cell.score:.0f})" if cell.score is not None else "") + claim)
         record["Average"] = round(sum(levels) / len(levels), 2) if levels else None
         record["Score"] = round(sum(scores) / len(scores), 1) if scores else None
         record["Assessed"] = assessed
@@ -193,7 +193,7 @@ def _company_table(view: Overview) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-_SCORE_IN_CELL = re.compile(r" · (\d+(?:\.\d+)?)")
+_SCORE_IN_CELL = re.compile(r" \((\d+(?:\.\d+)?)\)")
 
 
 def _blend(low: str, high: str, share: float) -> str:

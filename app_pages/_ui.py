@@ -340,7 +340,7 @@ def level_text(level: int | None, basis: str | None = None, score: float | None 
 def legend_markdown() -> str:
     levels = " · ".join(f"**{level}** {name.lower()}" for level, name in LEVELS.items())
     bases = "; ".join(f"{BASIS_SYMBOLS[b]} {b}: {BASIS_MEANINGS[b]}" for b in BASIS_SYMBOLS)
-    return (f"Levels: {levels}; **–** not assessed yet.  \nBasis: {bases}.  \nScore: the number after · (0-100) "
+    return (f"Levels: {levels}; **–** not assessed yet.  \nBasis: {bases}.  \nScore: the number in brackets (0-100) "
             "ranks cells of one level: indicators met, how firmly (binding or hedged) and how specifically (thresholds, "
             "numbers, named bodies, cadences); a darker shade is a higher score within the level.")
 

@@ -64,9 +64,10 @@ if crosswalked:
                            "level than the company's Seoul level; the cell names it (e.g. 'EU 4').")
 elif deadline:
     metrics[1].metric(
-        f"Published a framework by {escape_markdown(str(deadline['label']))}", f"{deadline['met']} of {deadline['due']}",
-        help=f"Signatories (as of {deadline['date']:%d %b %Y}) with a framework document published on or before "
-             "that date, according to the versions the tracker holds.",
+        f"Published a framework by {deadline['date']:%d %b %Y}", f"{deadline['met']} of {deadline['due']}",
+        help=f"The deadline: {escape_markdown(str(deadline['label']))}. Signatories (as of "
+             f"{deadline['date']:%d %b %Y}) with a framework document published on or before that date, according "
+             "to the versions the tracker holds.",
     )
 else:
     metrics[1].metric("Framework deadline", "none passed", help="No deadline of this framework is before the date.")

@@ -99,5 +99,5 @@ def test_the_grid_shows_the_independent_level_with_the_company_claim_beside_it(s
     assert view.cells["openai", "seoul-2024/I"].basis == "self-reported"  # the spans rank the accepted claim first
     assert view.independent["openai", "seoul-2024/I"].level == 2
     row = _company_table(view).set_index("_id").loc["openai"]
-    assert row["I"].startswith("2 ") and "· 61" in row["I"] and row["I"].endswith("(claims 3 ✎)")
+    assert row["I"].startswith("2 ") and "(61)" in row["I"] and row["I"].endswith("· claims 3 ✎")
     assert row["Average"] == 2.0  # the company's own claim never counts as the tracker's level
