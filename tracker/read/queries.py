@@ -161,12 +161,7 @@ def overview(
             sa.select(m.Signature.company_id, m.Signature.signed_on, m.Signature.status)
             .where(m.Signature.framework_id == framework_id)):
         (declined if status == "declined" else signed_on)[company_id] = day
-    query = sa.select(m.Company.id, m.Company.name, m.Company.group).order_by(m.Company.name)
-    if groups:
-        query = query.where(m.Company.group.in_(groups))
-    companies = [CompanyRef(*row) for row in session.execute(query)]
-    if signatories_only:
-        companies = [c for c in companies if c.id in signed_on and signed_on[c.id] <= as_of]
+    companies = grid_companies(session, signed_on, as_of, signatories_only=signatories_only, groups=groups)
     shown = {c.id for c in companies}
     # The whole framework in one index range scan; keeping the shown companies here costs less than an IN list
     # of every signatory (and stays within every backend's parameter limit).
@@ -181,6 +176,19 @@ def overview(
                                                                if c.basis == "self-reported"], as_of))
     result.headline = _headline(session, result)
     return result
+
+
+def grid_companies(session: Session, signed_on: dict[str, date], as_of: date, *, signatories_only: bool,
+                   groups: list[str] | None) -> list[CompanyRef]:
+    """The companies a grid shows, by name: those in the groups, and with `signatories_only` those bound by the
+    date (`signed_on`: company id -> first day the framework, or any crosswalked one, bound it)."""
+    query = sa.select(m.Company.id, m.Company.name, m.Company.group).order_by(m.Company.name)
+    if groups:
+        query = query.where(m.Company.group.in_(groups))
+    companies = [CompanyRef(*row) for row in session.execute(query)]
+    if signatories_only:
+        companies = [c for c in companies if c.id in signed_on and signed_on[c.id] <= as_of]
+    return companies
 
 
 def independent_levels(session: Session, pairs: list[tuple[str, str]], as_of: date) -> dict[tuple[str, str], Cell | None]:

@@ -32,7 +32,14 @@ from sqlmodel import Session
 
 from tracker.core.errors import NotFoundError
 from tracker.read.asof import levels_in_force
-from tracker.read.queries import Cell, CompanyRef, EvidenceItem, Overview, evidence_for, framework_commitments
+from tracker.read.queries import (
+    Cell,
+    EvidenceItem,
+    Overview,
+    evidence_for,
+    framework_commitments,
+    grid_companies,
+)
 from tracker.store import models as m
 from tracker.store.vocabulary import BINDING_STATUSES, REGIME_KINDS
 
@@ -229,12 +236,7 @@ def crosswalked_overview(
             continue
         if company_id not in signed_on or day < signed_on[company_id]:
             signed_on[company_id] = day  # the first day any of these frameworks bound it
-    query = sa.select(m.Company.id, m.Company.name, m.Company.group).order_by(m.Company.name)
-    if groups:
-        query = query.where(m.Company.group.in_(groups))
-    companies = [CompanyRef(*row) for row in session.execute(query)]
-    if signatories_only:
-        companies = [c for c in companies if c.id in signed_on and signed_on[c.id] <= as_of]
+    companies = grid_companies(session, signed_on, as_of, signatories_only=signatories_only, groups=groups)
     shown = {c.id for c in companies}
     wanted = {r.commitment_id for rs in routes.values() for r in rs} | {c.id for c in commitments}
     levels: dict[tuple[str, str], Cell] = {}
