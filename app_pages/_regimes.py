@@ -136,7 +136,7 @@ def union_explainer(target: str, as_of: date) -> None:
             "to it. A link that *asks for the same* or *overlaps* counts as it is; a regime commitment that asks "
             f"for only **a part** of the Seoul commitment counts at most as level {union.PART_CAP} (partial). "
             "Links are followed through 'same' links (RAISE → SB 53 → Seoul). On a tie the Seoul level is shown. "
-            "A cell whose level comes from a regime names it after the level (e.g. **2 · EU 4**); the table "
+            "A cell whose level comes from a regime names it after the level (e.g. **2 ✓ EU 4**); the table "
             "under the grid lists them all.")
         for commitment_id, found in routes.items():
             words = ", ".join(

@@ -34,6 +34,8 @@ with tabs[0]:
             st.dataframe(frame, hide_index=True, width="stretch")
 with tabs[1]:
     st.markdown(material.texts.get("mapping") or "The mapping method note (data/methodology/mapping.md) is missing.")
+    if material.texts.get("crosswalk"):  # regimes, update flags and how the crosswalked union counts a link
+        st.markdown(material.texts["crosswalk"])
 with tabs[2]:
     st.markdown(material.texts.get("changes") or "The change method note (data/methodology/changes.md) is missing.")
 with tabs[3]:

@@ -120,3 +120,12 @@ def test_change_feed_shows_the_regime_flags_of_each_update(regimes_world):
     flags = [c.value for c in app.caption if str(c.value).startswith(":material/warning:")]
     assert any("This update" in text and "California SB 53" in text for text in flags)
     assert any("EU Code" in text and "without a changelog" in text for text in flags)
+
+
+def test_methodology_documents_how_the_union_counts_a_link(regimes_world):
+    from tracker.read import union
+
+    shown = texts(run_page("app_pages/methodology.py"))
+    assert "Regimes and the crosswalked union" in shown
+    assert f"**at most as level {union.PART_CAP}**" in shown  # the note and the read model agree
+    assert "in at most two steps" in shown and union.MAX_STEPS == 2

@@ -6,7 +6,7 @@ Seoul grid, the EU Code grid and the SB 53 grid and compare them by hand; the re
 framework in other words (`data/crosswalk.yaml`). The union answers on the Seoul grid (any target framework
 works), so the overview draws it with the same grid.
 
-How a link counts (documented in `data/methodology/crosswalk-union.md`):
+How a link counts (documented for readers in `data/methodology/crosswalk.md`, shown on the methodology page):
 
 * ``same`` and ``overlaps``: the regime commitment's level counts as it is.
 * ``part-of`` where the regime commitment asks for a *part* of the Seoul commitment (EU Code 6, security, is part
